@@ -1,0 +1,303 @@
+//! cleanroom-cli: the `cleanroom` binary.
+//!
+//! It owns argument parsing, output formats and exit codes, which are a contract:
+//! 0 allowed (or a result), 3 blocked, 2 invalid input or policy, 1 internal error.
+//! It must not own policy logic, planning or checks: those live in the library crates.
+
+mod bench;
+mod demo;
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use cleanroom_engine::{Engine, EngineConfig, JobRequest, SessionLimits};
+use cleanroom_policy::Policies;
+
+/// Exit codes.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_INTERNAL: u8 = 1;
+pub const EXIT_INVALID: u8 = 2;
+pub const EXIT_BLOCKED: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cleanroom",
+    version,
+    about = "A privacy-preserving sandbox for the licensed operation of public data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct Home {
+    /// Policy directory (catalog/, licences/, disclosure.toml).
+    #[arg(long, default_value = "policies", global = true)]
+    policies: PathBuf,
+    /// Data zone: one Parquet file per dataset.
+    #[arg(long, default_value = "sandbox/data", global = true)]
+    data: PathBuf,
+    /// Runtime state (echo filters, spill files).
+    #[arg(long, default_value = "sandbox/state", global = true)]
+    state: PathBuf,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct JobArgs {
+    /// Licence under which the job runs, e.g. LIC-ELDER-2026.
+    #[arg(long)]
+    licence: String,
+    /// Scenario of the licence, e.g. elderly-care-planning.
+    #[arg(long)]
+    scenario: String,
+    /// Evaluate the licence window on this date (YYYY-MM-DD) instead of today: for reproducible
+    /// tests only; a server always uses its own clock.
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    /// The SQL query.
+    sql: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate the policy directory.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+        #[command(flatten)]
+        home: Home,
+    },
+    /// The static decision for a query, without touching data.
+    Check {
+        #[command(flatten)]
+        home: Home,
+        #[command(flatten)]
+        job: JobArgs,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a query in the sandbox and print the checked result and the report.
+    Query {
+        #[command(flatten)]
+        home: Home,
+        #[command(flatten)]
+        job: JobArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Generate the demo data if absent and walk through the demo scenarios.
+    Demo {
+        #[command(subcommand)]
+        command: Option<DemoCommand>,
+        #[command(flatten)]
+        home: Home,
+        /// Residents to generate when the data is absent.
+        #[arg(long, default_value_t = cleanroom_demo::DEFAULT_ROWS)]
+        rows: u64,
+    },
+    /// Time realistic analyses through the guard and through a bare DataFusion session.
+    Bench {
+        #[command(flatten)]
+        home: Home,
+        /// Residents in the benchmark data (generated under <state>/bench-<rows> if absent).
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Timed runs per query and side (the median is reported).
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+        /// Write the results to this Markdown file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Load and validate every policy file; print every problem with file, line and field.
+    Validate,
+}
+
+#[derive(Subcommand, Debug)]
+enum DemoCommand {
+    /// Write the four demo datasets as Parquet.
+    Generate {
+        #[arg(long, default_value_t = cleanroom_demo::DEFAULT_ROWS)]
+        rows: u64,
+        #[arg(long, default_value_t = cleanroom_demo::DEFAULT_SEED)]
+        seed: u64,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Runs the CLI and returns its exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = classify(&e);
+            eprintln!("error: {e:#}");
+            code
+        }
+    };
+    ExitCode::from(code)
+}
+
+/// Errors that are the caller's fault exit with 2; everything else with 1.
+fn classify(e: &anyhow::Error) -> u8 {
+    if let Some(pe) = e.downcast_ref::<cleanroom_policy::Error>() {
+        return match pe {
+            cleanroom_policy::Error::Invalid(_) => EXIT_INVALID,
+            cleanroom_policy::Error::Io { .. } => EXIT_INVALID,
+        };
+    }
+    if let Some(ee) = e.downcast_ref::<cleanroom_engine::Error>() {
+        return match ee {
+            cleanroom_engine::Error::InvalidInput(_) | cleanroom_engine::Error::Data(_) => {
+                EXIT_INVALID
+            }
+            cleanroom_engine::Error::ResourcesExhausted(_)
+            | cleanroom_engine::Error::Internal(_) => EXIT_INTERNAL,
+        };
+    }
+    if e.downcast_ref::<InvalidInput>().is_some() {
+        return EXIT_INVALID;
+    }
+    EXIT_INTERNAL
+}
+
+/// An invalid-input error of the CLI itself.
+#[derive(Debug)]
+pub(crate) struct InvalidInput(pub String);
+
+impl std::fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidInput {}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub(crate) fn load_policies(dir: &Path) -> anyhow::Result<Policies> {
+    Ok(Policies::load(dir)?)
+}
+
+pub(crate) fn engine(home: &Home) -> anyhow::Result<Engine> {
+    let policies = load_policies(&home.policies)?;
+    Ok(Engine::new(
+        policies,
+        EngineConfig {
+            data_dir: home.data.clone(),
+            state_dir: home.state.clone(),
+            limits: SessionLimits::default(),
+        },
+    ))
+}
+
+pub(crate) fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn request(job: &JobArgs) -> JobRequest {
+    JobRequest {
+        licence: job.licence.clone(),
+        scenario: job.scenario.clone(),
+        sql: job.sql.clone(),
+        today: job.today.unwrap_or_else(today),
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Policy {
+            command: PolicyCommand::Validate,
+            home,
+        } => {
+            let p = load_policies(&home.policies)?;
+            println!(
+                "policies in `{}` are valid: {} datasets, {} licences, version {}",
+                home.policies.display(),
+                p.catalog.len(),
+                p.licences.len(),
+                p.version
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Check { home, job, json } => {
+            let engine = engine(&home)?;
+            let report = runtime()?.block_on(engine.check(&request(&job)))?;
+            if json {
+                println!("{}", output::check_json(&report)?);
+            } else {
+                print!("{}", output::report_text(&report));
+            }
+            Ok(if report.is_allowed() {
+                EXIT_OK
+            } else {
+                EXIT_BLOCKED
+            })
+        }
+        Command::Query { home, job, format } => {
+            let engine = engine(&home)?;
+            let report = runtime()?.block_on(engine.run(&request(&job)))?;
+            output::print_query(&report, format)?;
+            Ok(if report.is_allowed() {
+                EXIT_OK
+            } else {
+                EXIT_BLOCKED
+            })
+        }
+        Command::Demo {
+            command: Some(DemoCommand::Generate { rows, seed, out }),
+            home,
+            ..
+        } => {
+            let out = out.unwrap_or(home.data);
+            let summary = cleanroom_demo::generate(&cleanroom_demo::GenerateOptions {
+                rows,
+                seed,
+                out_dir: out.clone(),
+                progress: true,
+            })?;
+            println!(
+                "wrote {} residents, {} social insurance rows, {} enterprises, {} real estate rows to `{}`",
+                summary.residents,
+                summary.social_insurance,
+                summary.enterprises,
+                summary.real_estate,
+                out.display()
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Demo {
+            command: None,
+            home,
+            rows,
+        } => demo::tour(&home, rows),
+        Command::Bench {
+            home,
+            rows,
+            runs,
+            out,
+        } => bench::run(&home, rows, runs, out.as_deref()),
+    }
+}

@@ -1,0 +1,114 @@
+//! How decisions and checked results are printed.
+
+use std::fmt::Write as _;
+
+use cleanroom_engine::{Report, rows_json};
+use cleanroom_guard::Verdict;
+use serde_json::json;
+
+use crate::Format;
+
+/// The `check --json` document.
+pub(crate) fn check_json(r: &Report) -> anyhow::Result<String> {
+    let v = json!({
+        "decision": r.decision,
+        "violations": r.violations,
+        "lineage": r.lineage,
+    });
+    Ok(serde_json::to_string_pretty(&v)?)
+}
+
+/// The decision as text: one block per violation, with its rule id, target, reason and suggestion.
+pub(crate) fn report_text(r: &Report) -> String {
+    let mut s = String::new();
+    match r.decision {
+        Verdict::Allowed => {
+            let _ = writeln!(s, "decision: allowed");
+        }
+        Verdict::Blocked => {
+            let _ = writeln!(
+                s,
+                "decision: blocked ({} violation{})",
+                r.violations.len(),
+                if r.violations.len() == 1 { "" } else { "s" }
+            );
+        }
+    }
+    for v in &r.violations {
+        let _ = writeln!(s, "  ✗ {}  [{}]", v.rule.as_str(), v.target);
+        let _ = writeln!(s, "    {}", v.reason);
+        if let Some(sug) = &v.suggestion {
+            let _ = writeln!(s, "    suggestion: {sug}");
+        }
+    }
+    s
+}
+
+fn suppression_text(r: &Report) -> String {
+    let sp = &r.suppression;
+    format!(
+        "suppressed groups: {} (fewer than k={} distinct persons or companies: {}; dominated by top contributors: {}; p-ratio: {})",
+        r.suppressed_groups, r.k, sp.threshold, sp.dominance_nk, sp.dominance_p_ratio
+    )
+}
+
+/// Prints a query's checked result and report in the chosen format.
+pub(crate) fn print_query(r: &Report, format: Format) -> anyhow::Result<()> {
+    let visible = r.is_allowed() && r.interactive;
+    match format {
+        Format::Json => {
+            let rows = if visible {
+                rows_json(&r.batches)?
+            } else {
+                Vec::new()
+            };
+            let v = json!({
+                "decision": r.decision,
+                "violations": r.violations,
+                "suppressed_groups": r.suppressed_groups,
+                "suppression": r.suppression,
+                "k": r.k,
+                "columns": r.columns,
+                "rows": rows,
+                "held_for_review": r.is_allowed() && !r.interactive,
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Format::Csv => {
+            if visible {
+                let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(std::io::stdout());
+                for b in &r.batches {
+                    w.write(b)?;
+                }
+            }
+            eprint!("{}", report_text(r));
+            if r.is_allowed() {
+                eprintln!("{}", suppression_text(r));
+            }
+        }
+        Format::Table => {
+            print!("{}", report_text(r));
+            if r.is_allowed() {
+                println!("{}", suppression_text(r));
+                if visible {
+                    if r.batches.is_empty() {
+                        println!("(no rows)");
+                    } else {
+                        println!(
+                            "{}",
+                            datafusion::arrow::util::pretty::pretty_format_batches(&r.batches)?
+                        );
+                    }
+                } else {
+                    println!(
+                        "{} checked rows are held in the sandbox until a reviewer approves the product (the licence is not interactive)",
+                        r.row_count()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

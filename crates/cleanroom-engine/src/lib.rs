@@ -1,0 +1,405 @@
+//! cleanroom-engine: runs one job.
+//!
+//! It owns the per-job DataFusion session (only the licence's datasets are registered; no DDL,
+//! DML, statements, URL tables, table functions or `information_schema`; recursive CTEs off; a
+//! bounded memory pool; spill files in a per-job directory that is wiped when the job ends; a
+//! deadline) and the order of a job: licence checks, statement check, planning, the guard's
+//! static decision, the rewrite, execution, the guard's dynamic checks.
+//!
+//! INVARIANT: no raw row crosses this crate's public API. [`Report`] holds only checked results
+//! (after suppression and the output scans), and every error text is scrubbed of values.
+
+mod session;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use cleanroom_guard::dynamic::Suppression;
+use cleanroom_guard::scrub::{mask_values, scrub_error};
+use cleanroom_guard::{
+    ColumnLineage, Decision, EchoFilter, GuardContext, RuleId, Verdict, Violation,
+};
+use cleanroom_policy::{DisclosureRules, JobKind, Policies};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
+use serde::Serialize;
+
+pub use session::{SessionLimits, base_config, catalog_schema};
+
+/// Errors that stop a job before a decision exists. Policy decisions are not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input from the caller: unknown licence, SQL that does not parse or plan.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The job ran out of memory or time.
+    #[error("{0}")]
+    ResourcesExhausted(String),
+    /// Data files missing or unreadable.
+    #[error("{0}")]
+    Data(String),
+    /// A bug or an environment failure.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(mask_values(&e.to_string()))
+}
+
+/// Maps a DataFusion error during execution to a scrubbed engine error.
+fn exec_error(e: &DataFusionError) -> Error {
+    match e.find_root() {
+        DataFusionError::ResourcesExhausted(_) => {
+            Error::ResourcesExhausted(format!("the job ran out of memory: {}", scrub_error(e)))
+        }
+        DataFusionError::Plan(_)
+        | DataFusionError::SQL(..)
+        | DataFusionError::NotImplemented(_)
+        | DataFusionError::SchemaError(..) => Error::InvalidInput(scrub_error(e)),
+        _ => Error::Internal(scrub_error(e)),
+    }
+}
+
+/// Where the engine finds things, and its limits.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    pub state_dir: PathBuf,
+    pub limits: SessionLimits,
+}
+
+/// One job.
+#[derive(Clone, Debug)]
+pub struct JobRequest {
+    pub licence: String,
+    pub scenario: String,
+    pub sql: String,
+    /// The server's date, never the caller's.
+    pub today: NaiveDate,
+}
+
+/// What a job produced: the decision, what was suppressed, the lineage and the checked result.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub decision: Verdict,
+    pub violations: Vec<Violation>,
+    pub suppressed_groups: u64,
+    pub suppression: Suppression,
+    /// The effective threshold k (distinct privacy units per group).
+    pub k: u32,
+    pub columns: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<ColumnLineage>,
+    pub policy_version: String,
+    /// May the operator see the rows before review (the licence's `interactive`)?
+    pub interactive: bool,
+    /// The checked result; empty when blocked or not executed.
+    #[serde(skip)]
+    pub batches: Vec<RecordBatch>,
+}
+
+impl Report {
+    fn blocked(decision: Decision, k: u32, policy_version: &str) -> Report {
+        Report {
+            decision: decision.verdict(),
+            violations: decision.violations,
+            suppressed_groups: 0,
+            suppression: Suppression::default(),
+            k,
+            columns: Vec::new(),
+            lineage: None,
+            policy_version: policy_version.to_string(),
+            interactive: false,
+            batches: Vec::new(),
+        }
+    }
+
+    pub fn is_allowed(&self) -> bool {
+        self.decision == Verdict::Allowed
+    }
+
+    pub fn row_count(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// A planned job that passed the static checks.
+struct Planned {
+    session: session::JobSession,
+    plan: LogicalPlan,
+    ctx: GuardContext,
+    analysis: cleanroom_guard::Analysis,
+    interactive: bool,
+}
+
+enum Stage {
+    Blocked(Report),
+    Planned(Box<Planned>),
+}
+
+/// The job runner. Cheap to share; one per process.
+pub struct Engine {
+    policies: Arc<Policies>,
+    config: EngineConfig,
+    echo: Mutex<HashMap<String, Arc<EchoFilter>>>,
+}
+
+impl Engine {
+    pub fn new(policies: Policies, config: EngineConfig) -> Self {
+        Engine {
+            policies: Arc::new(policies),
+            config,
+            echo: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The static decision: licence, statement, plan and guard, without reading any data.
+    pub async fn check(&self, req: &JobRequest) -> Result<Report> {
+        match self.plan(req, false).await? {
+            Stage::Blocked(r) => Ok(r),
+            Stage::Planned(p) => {
+                let d = p.analysis.decision;
+                Ok(Report {
+                    decision: d.verdict(),
+                    violations: d.violations,
+                    suppressed_groups: 0,
+                    suppression: Suppression::default(),
+                    k: p.ctx.rules.k,
+                    columns: p.analysis.columns,
+                    lineage: Some(p.analysis.lineage),
+                    policy_version: self.policies.version.clone(),
+                    interactive: p.interactive,
+                    batches: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// Runs a job in the sandbox: the static decision, then (if allowed) execution and the
+    /// dynamic checks. Only the checked result comes back.
+    pub async fn run(&self, req: &JobRequest) -> Result<Report> {
+        let p = match self.plan(req, true).await? {
+            Stage::Blocked(r) => return Ok(r),
+            Stage::Planned(p) => p,
+        };
+        let Planned {
+            session,
+            plan,
+            ctx,
+            analysis,
+            interactive,
+        } = *p;
+        if !analysis.decision.is_allowed() {
+            let mut r = Report::blocked(analysis.decision, ctx.rules.k, &self.policies.version);
+            r.columns = analysis.columns;
+            r.lineage = Some(analysis.lineage);
+            r.interactive = interactive;
+            return Ok(r);
+        }
+        let rewritten =
+            cleanroom_guard::rewrite(&plan, &ctx).map_err(|e| internal(scrub_error(&e)))?;
+        let batches = session
+            .execute(rewritten.plan.clone(), self.config.limits.timeout_ms)
+            .await?;
+        let filters = self.echo_filters(&analysis.datasets).await?;
+        let refs: Vec<&EchoFilter> = filters.iter().map(Arc::as_ref).collect();
+        let checked = cleanroom_guard::dynamic::check(batches, &rewritten, &ctx.rules, &refs)
+            .map_err(|e| internal(scrub_error(&e)))?;
+        drop(session);
+        let mut decision = analysis.decision;
+        decision.extend(checked.decision.violations);
+        Ok(Report {
+            decision: decision.verdict(),
+            violations: decision.violations,
+            suppressed_groups: checked.suppressed.total(),
+            suppression: checked.suppressed,
+            k: ctx.rules.k,
+            columns: analysis.columns,
+            lineage: Some(analysis.lineage),
+            policy_version: self.policies.version.clone(),
+            interactive,
+            batches: checked.batches,
+        })
+    }
+
+    async fn plan(&self, req: &JobRequest, with_data: bool) -> Result<Stage> {
+        let policies = &self.policies;
+        let licence = policies.licence(&req.licence).ok_or_else(|| {
+            Error::InvalidInput(format!("unknown licence `{}`", mask_values(&req.licence)))
+        })?;
+        let datasets: Vec<&cleanroom_policy::Dataset> = licence
+            .datasets
+            .iter()
+            .filter_map(|d| policies.dataset(d))
+            .collect();
+        let rules: DisclosureRules = policies.effective_rules(licence, &datasets);
+        let licence_problems =
+            policies.check_licence(licence, &req.scenario, JobKind::Sql, req.today);
+        if !licence_problems.is_empty() {
+            let mut d = Decision::default();
+            d.extend(licence_problems);
+            return Ok(Stage::Blocked(Report::blocked(
+                d,
+                rules.k,
+                &policies.version,
+            )));
+        }
+        let ctx = GuardContext::new(datasets.iter().map(|d| (*d).clone()), rules);
+        let session = session::JobSession::new(&ctx, &self.config, with_data).await?;
+
+        let stmt = match session.parse(&req.sql) {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(Stage::Blocked(Report::blocked(
+                    e,
+                    ctx.rules.k,
+                    &policies.version,
+                )));
+            }
+        };
+        if let Some(d) = session.check_tables(&stmt) {
+            return Ok(Stage::Blocked(Report::blocked(
+                d,
+                ctx.rules.k,
+                &policies.version,
+            )));
+        }
+        let plan = session.plan(stmt).await?;
+        if let Err(d) = session::verify_statement(&plan) {
+            return Ok(Stage::Blocked(Report::blocked(
+                d,
+                ctx.rules.k,
+                &policies.version,
+            )));
+        }
+        let analysis = cleanroom_guard::analyze(&plan, &ctx);
+        Ok(Stage::Planned(Box::new(Planned {
+            session,
+            plan,
+            ctx,
+            analysis,
+            interactive: licence.interactive,
+        })))
+    }
+
+    /// The echo filters of the given datasets, built once per dataset file version and cached
+    /// in memory and in `state_dir/echo/`.
+    async fn echo_filters(
+        &self,
+        datasets: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<Arc<EchoFilter>>> {
+        let mut out = Vec::new();
+        for id in datasets {
+            let Some(ds) = self.policies.dataset(id) else {
+                continue;
+            };
+            let path = self.config.data_dir.join(format!("{id}.parquet"));
+            let meta = std::fs::metadata(&path)
+                .map_err(|e| Error::Data(format!("cannot read dataset `{id}`: {}", e.kind())))?;
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .unwrap_or(Duration::ZERO);
+            let key = format!("{id}-{:x}-{:x}", meta.len(), mtime.as_nanos());
+            if let Some(f) = self.echo.lock().map_err(internal)?.get(&key) {
+                out.push(f.clone());
+                continue;
+            }
+            let cache = self
+                .config
+                .state_dir
+                .join("echo")
+                .join(format!("{key}.bloom"));
+            let filter = match std::fs::read(&cache)
+                .ok()
+                .and_then(|b| EchoFilter::from_bytes(&b))
+            {
+                Some(f) => f,
+                None => {
+                    let f = session::build_echo_filter(ds, &path).await?;
+                    write_atomic(&cache, &f.to_bytes())?;
+                    f
+                }
+            };
+            let f = Arc::new(filter);
+            self.echo.lock().map_err(internal)?.insert(key, f.clone());
+            out.push(f);
+        }
+        Ok(out)
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| internal("cache path has no parent"))?;
+    std::fs::create_dir_all(dir).map_err(internal)?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(internal)?;
+    std::fs::rename(&tmp, path).map_err(internal)
+}
+
+/// Converts checked batches to JSON rows (arrays of cells, in column order).
+pub fn rows_json(batches: &[RecordBatch]) -> Result<Vec<Vec<serde_json::Value>>> {
+    let mut rows = Vec::new();
+    for b in batches {
+        let mut buf = Vec::new();
+        {
+            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut buf);
+            w.write(b).map_err(internal)?;
+            w.finish().map_err(internal)?;
+        }
+        let objs: Vec<serde_json::Map<String, serde_json::Value>> = if buf.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_slice(&buf).map_err(internal)?
+        };
+        let names: Vec<String> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        for mut o in objs {
+            rows.push(
+                names
+                    .iter()
+                    .map(|n| o.remove(n).unwrap_or(serde_json::Value::Null))
+                    .collect(),
+            );
+        }
+    }
+    Ok(rows)
+}
+
+/// A single-violation decision.
+pub(crate) fn one(
+    rule: RuleId,
+    target: impl Into<String>,
+    reason: impl Into<String>,
+    suggestion: Option<&str>,
+) -> Decision {
+    let mut v = Violation::new(rule, target, reason);
+    if let Some(s) = suggestion {
+        v = v.with_suggestion(s);
+    }
+    let mut d = Decision::default();
+    d.push(v);
+    d
+}

@@ -1,0 +1,423 @@
+//! The per-job DataFusion session and what DataFusion does by default that the sandbox changes.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cleanroom_guard::scrub::{mask_values, scrub_error};
+use cleanroom_guard::{Decision, EchoFilter, GuardContext, RuleId};
+use cleanroom_policy::{ColumnClass, Dataset};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::empty::EmptyTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::SessionStateDefaults;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
+use futures::StreamExt;
+
+use crate::{EngineConfig, Error, Result, exec_error, internal, one};
+
+/// Limits of one job.
+#[derive(Clone, Debug)]
+pub struct SessionLimits {
+    pub memory_bytes_max: usize,
+    pub timeout_ms: u64,
+    pub target_partitions: usize,
+    pub batch_size: usize,
+    /// Longest SQL text accepted.
+    pub sql_bytes_max: usize,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            memory_bytes_max: 1 << 30,
+            timeout_ms: 60_000,
+            target_partitions: std::thread::available_parallelism()
+                .map(NonZeroUsize::get)
+                .unwrap_or(2),
+            batch_size: 8192,
+            sql_bytes_max: 64 * 1024,
+        }
+    }
+}
+
+const CATALOG: &str = "cleanroom";
+const SCHEMA: &str = "public";
+
+static JOB_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A spill directory that is removed with everything in it when the job ends: spill files hold
+/// raw rows.
+struct SpillDir(PathBuf);
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(crate) struct JobSession {
+    ctx: SessionContext,
+    licensed: Vec<String>,
+    sql_bytes_max: usize,
+    _spill: SpillDir,
+}
+
+fn arrow_type(t: &str) -> DataType {
+    match t {
+        "utf8" => DataType::Utf8View,
+        "date32" => DataType::Date32,
+        "float64" => DataType::Float64,
+        "int32" => DataType::Int32,
+        "int64" => DataType::Int64,
+        "bool" | "boolean" => DataType::Boolean,
+        _ => DataType::Utf8View,
+    }
+}
+
+/// The schema the catalog declares for a dataset (used when no data is read).
+pub fn catalog_schema(ds: &Dataset) -> Schema {
+    Schema::new(
+        ds.columns
+            .iter()
+            .map(|c| Field::new(&c.name, arrow_type(&c.data_type), false))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The session configuration shared by the sandbox and the benchmark's bare baseline.
+pub fn base_config(limits: &SessionLimits) -> SessionConfig {
+    let mut config = SessionConfig::new()
+        .with_information_schema(false)
+        .with_target_partitions(limits.target_partitions)
+        .with_batch_size(limits.batch_size)
+        .with_default_catalog_and_schema(CATALOG, SCHEMA);
+    let opts = config.options_mut();
+    opts.execution.enable_recursive_ctes = false;
+    config
+}
+
+impl JobSession {
+    pub(crate) async fn new(
+        ctx: &GuardContext,
+        cfg: &EngineConfig,
+        with_data: bool,
+    ) -> Result<JobSession> {
+        let limits = &cfg.limits;
+        let seq = JOB_SEQ.fetch_add(1, Ordering::Relaxed);
+        let spill = cfg
+            .state_dir
+            .join("spill")
+            .join(format!("job-{}-{seq}", std::process::id()));
+        if with_data {
+            std::fs::create_dir_all(&spill).map_err(internal)?;
+        }
+        let spill = SpillDir(spill);
+        let pool = TrackConsumersPool::new(
+            FairSpillPool::new(limits.memory_bytes_max),
+            NonZeroUsize::new(5).unwrap_or(NonZeroUsize::MIN),
+        );
+        let disk = if with_data {
+            DiskManagerMode::Directories(vec![spill.0.clone()])
+        } else {
+            DiskManagerMode::Disabled
+        };
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(pool))
+            .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(disk))
+            .build_arc()
+            .map_err(|e| internal(scrub_error(&e)))?;
+        // Only the function sets the guard knows; no table factories, no table functions
+        // (generate_series, range), no file formats for CREATE EXTERNAL TABLE.
+        let state = SessionStateBuilder::new()
+            .with_config(base_config(limits))
+            .with_runtime_env(runtime)
+            .with_expr_planners(SessionStateDefaults::default_expr_planners())
+            .with_scalar_functions(SessionStateDefaults::default_scalar_functions())
+            .with_aggregate_functions(SessionStateDefaults::default_aggregate_functions())
+            .with_window_functions(SessionStateDefaults::default_window_functions())
+            .build();
+        let sctx = SessionContext::new_with_state(state);
+        let mut licensed = Vec::new();
+        for ds in ctx.datasets() {
+            if with_data {
+                let path = cfg.data_dir.join(format!("{}.parquet", ds.id));
+                let table = listing_table(&sctx, &path).await.map_err(|e| match e {
+                    Error::Data(_) => Error::Data(format!(
+                        "dataset `{}` is not available in the data zone",
+                        ds.id
+                    )),
+                    e => e,
+                })?;
+                sctx.register_table(ds.id.as_str(), table)
+                    .map_err(|e| internal(scrub_error(&e)))?;
+            } else {
+                let table = Arc::new(EmptyTable::new(Arc::new(catalog_schema(ds))));
+                sctx.register_table(ds.id.as_str(), table)
+                    .map_err(|e| internal(scrub_error(&e)))?;
+            }
+            licensed.push(ds.id.clone());
+        }
+        Ok(JobSession {
+            ctx: sctx,
+            licensed,
+            sql_bytes_max: limits.sql_bytes_max,
+            _spill: spill,
+        })
+    }
+
+    /// Parses exactly one SELECT statement.
+    pub(crate) fn parse(&self, sql: &str) -> Result<DfStatement, Decision> {
+        if sql.len() > self.sql_bytes_max {
+            return Err(one(
+                RuleId::StmtSingleSelect,
+                "query",
+                format!(
+                    "the query is {} bytes long; at most {} are accepted",
+                    sql.len(),
+                    self.sql_bytes_max
+                ),
+                None,
+            ));
+        }
+        let state = self.ctx.state();
+        let stmts = datafusion::sql::parser::DFParserBuilder::new(sql)
+            .with_recursion_limit(state.config().options().sql_parser.recursion_limit.get())
+            .build()
+            .and_then(|mut p| p.parse_statements());
+        let mut stmts = match stmts {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(one(
+                    RuleId::StmtSingleSelect,
+                    "query",
+                    format!("the query does not parse: {}", mask_values(&e.to_string())),
+                    Some("submit one SELECT statement"),
+                ));
+            }
+        };
+        if stmts.len() != 1 {
+            return Err(one(
+                RuleId::StmtSingleSelect,
+                "query",
+                format!(
+                    "{} statements were submitted; exactly one SELECT is accepted",
+                    stmts.len()
+                ),
+                Some("submit one SELECT statement"),
+            ));
+        }
+        let Some(stmt) = stmts.pop_front() else {
+            return Err(one(
+                RuleId::StmtSingleSelect,
+                "query",
+                "no statement was submitted",
+                None,
+            ));
+        };
+        match &stmt {
+            DfStatement::Statement(s) if matches!(**s, SqlStatement::Query(_)) => Ok(stmt),
+            other => {
+                let kind = statement_kind(other);
+                Err(one(
+                    RuleId::StmtSingleSelect,
+                    kind.clone(),
+                    format!("`{kind}` is not allowed: only one SELECT query runs in the sandbox"),
+                    Some("submit one SELECT statement"),
+                ))
+            }
+        }
+    }
+
+    /// Every table the statement names must be a licensed dataset; unknown and unlicensed
+    /// tables read the same: "not found".
+    pub(crate) fn check_tables(&self, stmt: &DfStatement) -> Option<Decision> {
+        let state = self.ctx.state();
+        let refs = match state.resolve_table_references(stmt) {
+            Ok(r) => r,
+            Err(e) => {
+                return Some(one(
+                    RuleId::StmtSingleSelect,
+                    "query",
+                    scrub_error(&e),
+                    None,
+                ));
+            }
+        };
+        let mut d = Decision::default();
+        for r in refs {
+            let ok_schema =
+                r.schema().is_none_or(|s| s == SCHEMA) && r.catalog().is_none_or(|c| c == CATALOG);
+            if !ok_schema || !self.licensed.iter().any(|t| t == r.table()) {
+                let name = mask_values(&r.to_string());
+                d.push(cleanroom_guard::Violation::new(
+                    RuleId::ScopeTable,
+                    name.clone(),
+                    format!("table `{name}` not found"),
+                ));
+            }
+        }
+        if d.is_allowed() { None } else { Some(d) }
+    }
+
+    pub(crate) async fn plan(&self, stmt: DfStatement) -> Result<LogicalPlan> {
+        self.ctx
+            .state()
+            .statement_to_plan(stmt)
+            .await
+            .map_err(|e| Error::InvalidInput(scrub_error(&e)))
+    }
+
+    /// Executes a rewritten plan under the memory pool and the deadline.
+    pub(crate) async fn execute(
+        &self,
+        plan: LogicalPlan,
+        timeout_ms: u64,
+    ) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
+        let run = async {
+            let df = self
+                .ctx
+                .execute_logical_plan(plan)
+                .await
+                .map_err(|e| exec_error(&e))?;
+            df.collect().await.map_err(|e| exec_error(&e))
+        };
+        match tokio::time::timeout(std::time::Duration::from_millis(timeout_ms), run).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::ResourcesExhausted(format!(
+                "the job did not finish within {timeout_ms} ms and was cancelled"
+            ))),
+        }
+    }
+}
+
+/// The statement-level allow-list, as a second line behind [`JobSession::parse`]: DataFusion's
+/// `SQLOptions` with DDL, DML and statements off.
+pub(crate) fn verify_statement(plan: &LogicalPlan) -> Result<(), Decision> {
+    datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+        .verify_plan(plan)
+        .map_err(|e| {
+            one(
+                RuleId::StmtSingleSelect,
+                "query",
+                scrub_error(&e),
+                Some("submit one SELECT statement"),
+            )
+        })
+}
+
+fn statement_kind(stmt: &DfStatement) -> String {
+    match stmt {
+        DfStatement::Explain(_) => "EXPLAIN".into(),
+        DfStatement::CreateExternalTable(_) => "CREATE EXTERNAL TABLE".into(),
+        DfStatement::CopyTo(_) => "COPY".into(),
+        DfStatement::Reset(_) => "RESET".into(),
+        DfStatement::Statement(s) => {
+            let text = s.to_string();
+            let words: Vec<&str> = text
+                .split_whitespace()
+                .take_while(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
+                .take(2)
+                .collect();
+            if words.is_empty() {
+                "statement".into()
+            } else {
+                words.join(" ").to_uppercase()
+            }
+        }
+        #[allow(unreachable_patterns)]
+        _ => "statement".into(),
+    }
+}
+
+pub(crate) async fn listing_table(ctx: &SessionContext, path: &Path) -> Result<Arc<ListingTable>> {
+    if !path.is_file() {
+        return Err(Error::Data(format!(
+            "missing data file `{}`",
+            path.display()
+        )));
+    }
+    let abs = std::fs::canonicalize(path)
+        .map_err(|e| Error::Data(format!("cannot open `{}`: {}", path.display(), e.kind())))?;
+    let url =
+        ListingTableUrl::parse(abs.to_string_lossy()).map_err(|e| internal(scrub_error(&e)))?;
+    let opts =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let state = ctx.state();
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(opts)
+        .infer_schema(&state)
+        .await
+        .map_err(|e| Error::Data(scrub_error(&e)))?;
+    Ok(Arc::new(
+        ListingTable::try_new(config).map_err(|e| Error::Data(scrub_error(&e)))?,
+    ))
+}
+
+/// Reads every identifier column of a dataset once and fills an echo filter.
+pub(crate) async fn build_echo_filter(ds: &Dataset, path: &Path) -> Result<EchoFilter> {
+    let ctx = SessionContext::new();
+    let table = listing_table(&ctx, path).await?;
+    ctx.register_table("t", table)
+        .map_err(|e| internal(scrub_error(&e)))?;
+    let cols: Vec<String> = ds
+        .columns
+        .iter()
+        .filter(|c| c.class == Some(ColumnClass::Identifier))
+        .map(|c| format!("\"{}\"", c.name))
+        .collect();
+    if cols.is_empty() {
+        return Ok(EchoFilter::with_capacity(1));
+    }
+    let count_df = ctx
+        .sql("SELECT count(*) FROM t")
+        .await
+        .map_err(|e| internal(scrub_error(&e)))?;
+    let counted = count_df
+        .collect()
+        .await
+        .map_err(|e| internal(scrub_error(&e)))?;
+    let rows = counted
+        .first()
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .value(0)
+        })
+        .unwrap_or(0);
+    let mut filter = EchoFilter::with_capacity((rows.max(1) as u64) * cols.len() as u64);
+    let df = ctx
+        .sql(&format!("SELECT {} FROM t", cols.join(", ")))
+        .await
+        .map_err(|e| internal(scrub_error(&e)))?;
+    let mut stream = df
+        .execute_stream()
+        .await
+        .map_err(|e| internal(scrub_error(&e)))?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| internal(scrub_error(&e)))?;
+        for col in batch.columns() {
+            let col = datafusion::arrow::compute::cast(col, &DataType::Utf8).map_err(internal)?;
+            for v in col.as_string::<i32>().iter().flatten() {
+                filter.insert(v);
+            }
+            let _ = col.len();
+        }
+    }
+    Ok(filter)
+}

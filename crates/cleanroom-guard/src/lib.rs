@@ -1,0 +1,71 @@
+//! cleanroom-guard: the disclosure guard.
+//!
+//! It owns the decision whether a job's output may leave the sandbox:
+//! - [`analyze`]: the static walk over a DataFusion logical plan as written. It computes, for
+//!   every output column, the base columns it derives from and how (identity, generalised,
+//!   transformed, aggregated), checks every use of every column against the catalog, applies the
+//!   allow-lists of plan steps and functions, and returns a [`Decision`] with stable rule ids and
+//!   the OpenLineage column lineage of the same walk.
+//! - [`rewrite`]: adds the hidden aggregates the dynamic rules need (distinct privacy units per
+//!   group and dataset, top-2 contributions for dominance).
+//! - [`dynamic`]: suppresses small and dominated groups, then scans the result for identifiers
+//!   (DLP), echoes of raw identifier values, and size limits.
+//! - [`scrub`]: makes texts (DataFusion errors, expression names) safe to show.
+//!
+//! It must not own sessions, files or execution: `cleanroom-engine` runs the plans. Decisions
+//! are values, not errors: an [`Error`] means the guard itself could not work.
+
+pub mod analyze;
+pub mod dynamic;
+pub mod echo;
+pub mod functions;
+pub mod lineage;
+pub mod rewrite;
+pub mod scrub;
+pub mod udaf;
+
+use std::collections::BTreeMap;
+
+pub use analyze::{Analysis, analyze};
+pub use cleanroom_policy::decision::{Decision, RuleId, Verdict, Violation};
+use cleanroom_policy::{Column, Dataset, DisclosureRules};
+pub use dynamic::{Checked, Suppression};
+pub use echo::EchoFilter;
+pub use lineage::ColumnLineage;
+pub use rewrite::{Rewritten, rewrite};
+
+/// Errors of the guard itself (never a policy decision).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("internal error in the guard: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the guard knows about a job: the licensed datasets (by table name) and the effective
+/// disclosure rules.
+#[derive(Clone, Debug)]
+pub struct GuardContext {
+    datasets: BTreeMap<String, Dataset>,
+    pub rules: DisclosureRules,
+}
+
+impl GuardContext {
+    pub fn new(datasets: impl IntoIterator<Item = Dataset>, rules: DisclosureRules) -> Self {
+        let datasets = datasets.into_iter().map(|d| (d.id.clone(), d)).collect();
+        GuardContext { datasets, rules }
+    }
+
+    pub fn dataset(&self, table: &str) -> Option<&Dataset> {
+        self.datasets.get(table)
+    }
+
+    pub fn datasets(&self) -> impl Iterator<Item = &Dataset> {
+        self.datasets.values()
+    }
+
+    pub fn column(&self, src: &analyze::Src) -> Option<&Column> {
+        self.datasets.get(&*src.dataset)?.column(&src.column)
+    }
+}

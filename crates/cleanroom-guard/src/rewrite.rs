@@ -1,0 +1,496 @@
+//! The plan rewrite for the dynamic rules.
+//!
+//! Every aggregate over records of a protected dataset gets a hidden count of distinct privacy
+//! units per scanned dataset instance (`threshold.group`); the unit column is threaded up from
+//! the scan through projections, aliases, joins and unions. The aggregate whose groups are the
+//! output rows (the *release* aggregate) also gets dominance helpers for SUM/AVG of sensitive
+//! columns and carries its hidden columns to the output, where [`crate::dynamic`] suppresses
+//! groups and counts them; a LIMIT at the root is peeled off and applied after suppression, so
+//! that suppression never shortens a "top 10". Aggregates below the release one (in subqueries,
+//! union branches, joins) are filtered in place.
+
+use std::sync::Arc;
+
+use cleanroom_policy::ColumnClass;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, DFSchema, Result, ScalarValue, plan_datafusion_err};
+use datafusion::functions_aggregate::expr_fn::{count, count_distinct, sum};
+use datafusion::logical_expr::{
+    Aggregate, Distinct, Expr, FetchType, JoinType, LogicalPlan, Projection, SkipType,
+    SubqueryAlias, TableScan, TableScanBuilder, Union, cast, lit,
+};
+
+use crate::GuardContext;
+use crate::analyze::expr_sources;
+use crate::udaf;
+
+/// Names of the hidden columns of the release aggregate, as they appear in the output.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Hidden {
+    /// Distinct privacy units per group, one column per protected dataset instance (Int64).
+    pub units: Vec<String>,
+    /// Dominance helpers, one per SUM/AVG of a sensitive column.
+    pub dominance: Vec<DominanceCols>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DominanceCols {
+    /// The aggregate's output column, for reports.
+    pub target: String,
+    /// SUM of the values (Float64).
+    pub total: String,
+    /// `{top1, top2}` of contributions per unit (struct of Float64).
+    pub top: String,
+}
+
+/// The rewritten plan and what the dynamic phase needs to know about it.
+#[derive(Clone, Debug)]
+pub struct Rewritten {
+    pub plan: LogicalPlan,
+    pub hidden: Hidden,
+    /// OFFSET and LIMIT peeled from the root, applied after suppression.
+    pub skip: usize,
+    pub fetch: Option<usize>,
+}
+
+const PREFIX: &str = "__cr_";
+
+/// True for a column the rewrite added.
+pub fn is_hidden(name: &str) -> bool {
+    name.starts_with(PREFIX)
+}
+
+#[derive(Clone, Debug)]
+struct Unit {
+    id: usize,
+    dataset: Arc<str>,
+    col: Column,
+    /// One row per unit and no join below: COUNT is the distinct count.
+    unique: bool,
+}
+
+struct Rewriter<'a> {
+    ctx: &'a GuardContext,
+    next_id: usize,
+    k: i64,
+}
+
+/// Rewrites a plan that the static analysis allowed.
+pub fn rewrite(plan: &LogicalPlan, ctx: &GuardContext) -> Result<Rewritten> {
+    let mut rw = Rewriter {
+        ctx,
+        next_id: 0,
+        k: i64::from(ctx.rules.k),
+    };
+    let (mut skip, mut fetch) = (0usize, None);
+    let mut root = plan;
+    if let LogicalPlan::Limit(l) = root {
+        let (SkipType::Literal(s), FetchType::Literal(f)) =
+            (l.get_skip_type()?, l.get_fetch_type()?)
+        else {
+            return Err(plan_datafusion_err!("LIMIT and OFFSET must be constants"));
+        };
+        skip = s;
+        fetch = f;
+        root = &l.input;
+    }
+    let (plan, _units, hidden) = rw.node(root, true)?;
+    Ok(Rewritten {
+        plan,
+        hidden: hidden.unwrap_or_default(),
+        skip,
+        fetch,
+    })
+}
+
+fn find(schema: &DFSchema, name: &str) -> Result<Column> {
+    schema
+        .columns()
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| plan_datafusion_err!("internal: hidden column {name} lost"))
+}
+
+fn passthrough(schema: &DFSchema) -> Vec<Expr> {
+    (0..schema.fields().len())
+        .map(|i| Expr::Column(Column::from(schema.qualified_field(i))))
+        .collect()
+}
+
+impl Rewriter<'_> {
+    fn id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Rewrites `plan`; `release` is true while on the root chain. Returns the new plan, the
+    /// privacy-unit columns it carries and, on the root chain, the release aggregate's hidden
+    /// columns.
+    fn node(
+        &mut self,
+        plan: &LogicalPlan,
+        release: bool,
+    ) -> Result<(LogicalPlan, Vec<Unit>, Option<Hidden>)> {
+        match plan {
+            LogicalPlan::TableScan(scan) => self.scan(scan),
+            LogicalPlan::Projection(p) => {
+                let (input, units, hidden) = self.node(&p.input, release)?;
+                let mut exprs: Vec<Expr> = p
+                    .expr
+                    .iter()
+                    .map(|e| self.subqueries(e))
+                    .collect::<Result<_>>()?;
+                let mut out_units = Vec::new();
+                for u in units {
+                    let name = format!("{PREFIX}u{}", u.id);
+                    exprs.push(Expr::Column(u.col.clone()).alias(&name));
+                    out_units.push(Unit {
+                        col: Column::new_unqualified(name),
+                        ..u
+                    });
+                }
+                if let Some(h) = &hidden {
+                    for name in h.names() {
+                        exprs.push(Expr::Column(find(input.schema(), name)?));
+                    }
+                }
+                let plan = LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input))?);
+                Ok((plan, out_units, hidden))
+            }
+            LogicalPlan::SubqueryAlias(s) => {
+                let (input, units, hidden) = self.node(&s.input, release)?;
+                let alias = s.alias.clone();
+                let units = units
+                    .into_iter()
+                    .map(|u| Unit {
+                        col: Column::new(Some(alias.clone()), u.col.name.clone()),
+                        ..u
+                    })
+                    .collect();
+                let plan =
+                    LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(Arc::new(input), alias)?);
+                Ok((plan, units, hidden))
+            }
+            LogicalPlan::Filter(_)
+            | LogicalPlan::Sort(_)
+            | LogicalPlan::Limit(_)
+            | LogicalPlan::Repartition(_) => {
+                let child = plan.inputs()[0];
+                // A LIMIT below the release aggregate's output would cut before suppression; only
+                // the root limit is peeled, so a limit here ends the release chain.
+                let keep_release = release && !matches!(plan, LogicalPlan::Limit(_));
+                let (input, units, hidden) = self.node(child, keep_release)?;
+                let exprs = plan
+                    .expressions()
+                    .iter()
+                    .map(|e| self.subqueries(e))
+                    .collect::<Result<Vec<_>>>()?;
+                let plan = plan.with_new_exprs(exprs, vec![input])?;
+                Ok((plan, units, hidden))
+            }
+            LogicalPlan::Window(_) => {
+                let (input, units, hidden) = self.node(plan.inputs()[0], release)?;
+                let exprs = plan.expressions();
+                Ok((plan.with_new_exprs(exprs, vec![input])?, units, hidden))
+            }
+            LogicalPlan::Subquery(s) => {
+                let (input, units, _) = self.node(&s.subquery, false)?;
+                Ok((
+                    plan.with_new_exprs(plan.expressions(), vec![input])?,
+                    units,
+                    None,
+                ))
+            }
+            LogicalPlan::Join(j) => {
+                let (l, lu, _) = self.node(&j.left, false)?;
+                let (r, ru, _) = self.node(&j.right, false)?;
+                let exprs = plan
+                    .expressions()
+                    .iter()
+                    .map(|e| self.subqueries(e))
+                    .collect::<Result<Vec<_>>>()?;
+                let plan = plan.with_new_exprs(exprs, vec![l, r])?;
+                let units = match j.join_type {
+                    JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => lu,
+                    JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => ru,
+                    _ => lu.into_iter().chain(ru).collect(),
+                };
+                let units = units
+                    .into_iter()
+                    .map(|u| Unit { unique: false, ..u })
+                    .collect();
+                Ok((plan, units, None))
+            }
+            LogicalPlan::Union(u) => self.union(u),
+            LogicalPlan::Distinct(Distinct::All(input)) => {
+                let group = passthrough(input.schema());
+                let agg = LogicalPlan::Aggregate(Aggregate::try_new(input.clone(), group, vec![])?);
+                self.node(&agg, release)
+            }
+            LogicalPlan::Aggregate(a) => self.aggregate(a, release),
+            LogicalPlan::EmptyRelation(_) | LogicalPlan::Values(_) => {
+                Ok((plan.clone(), vec![], None))
+            }
+            other => Err(plan_datafusion_err!(
+                "internal: rewrite reached a `{}` step",
+                other.display()
+            )),
+        }
+    }
+
+    fn scan(&mut self, scan: &TableScan) -> Result<(LogicalPlan, Vec<Unit>, Option<Hidden>)> {
+        let table = scan.table_name.table();
+        let Some(ds) = self.ctx.dataset(table).filter(|d| d.is_protected()) else {
+            return Ok((LogicalPlan::TableScan(scan.clone()), vec![], None));
+        };
+        let source_schema = scan.source.schema();
+        let unit_idx = source_schema.index_of(&ds.privacy_unit)?;
+        let mut plan = LogicalPlan::TableScan(scan.clone());
+        if let Some(proj) = &scan.projection
+            && !proj.contains(&unit_idx)
+        {
+            let mut proj = proj.clone();
+            proj.push(unit_idx);
+            plan = LogicalPlan::TableScan(
+                TableScanBuilder::new(scan.table_name.clone(), scan.source.clone())
+                    .with_projection(Some(proj))
+                    .with_filters(scan.filters.clone())
+                    .with_fetch(scan.fetch)
+                    .build()?,
+            );
+        }
+        let unit = Unit {
+            id: self.id(),
+            dataset: Arc::from(table),
+            col: Column::new(Some(scan.table_name.clone()), ds.privacy_unit.clone()),
+            unique: ds.unit_unique_per_row,
+        };
+        Ok((plan, vec![unit], None))
+    }
+
+    fn union(&mut self, u: &Union) -> Result<(LogicalPlan, Vec<Unit>, Option<Hidden>)> {
+        let mut branches = Vec::new();
+        for input in &u.inputs {
+            let (p, units, _) = self.node(input, false)?;
+            branches.push((p, units));
+        }
+        let all: Vec<Unit> = branches.iter().flat_map(|(_, us)| us.clone()).collect();
+        if all.is_empty() {
+            let inputs = branches.into_iter().map(|(p, _)| Arc::new(p)).collect();
+            return Ok((
+                LogicalPlan::Union(Union::try_new_with_loose_types(inputs)?),
+                vec![],
+                None,
+            ));
+        }
+        let mut inputs = Vec::new();
+        for ((p, units), original) in branches.into_iter().zip(&u.inputs) {
+            let width = original.schema().fields().len();
+            let mut exprs: Vec<Expr> = passthrough(p.schema()).into_iter().take(width).collect();
+            for a in &all {
+                let name = format!("{PREFIX}u{}", a.id);
+                let e = match units.iter().find(|x| x.id == a.id) {
+                    Some(own) => Expr::Column(own.col.clone()),
+                    None => cast(lit(ScalarValue::Utf8(None)), DataType::Utf8View),
+                };
+                exprs.push(cast(e, DataType::Utf8View).alias(name));
+            }
+            inputs.push(Arc::new(LogicalPlan::Projection(Projection::try_new(
+                exprs,
+                Arc::new(p),
+            )?)));
+        }
+        let plan = LogicalPlan::Union(Union::try_new_with_loose_types(inputs)?);
+        let units = all
+            .into_iter()
+            .map(|a| Unit {
+                col: Column::new_unqualified(format!("{PREFIX}u{}", a.id)),
+                unique: false,
+                ..a
+            })
+            .collect();
+        Ok((plan, units, None))
+    }
+
+    fn aggregate(
+        &mut self,
+        a: &Aggregate,
+        release: bool,
+    ) -> Result<(LogicalPlan, Vec<Unit>, Option<Hidden>)> {
+        let (input, units, _) = self.node(&a.input, false)?;
+        let input = Arc::new(input);
+        let group_expr: Vec<Expr> = a
+            .group_expr
+            .iter()
+            .map(|e| self.subqueries(e))
+            .collect::<Result<_>>()?;
+        let mut aggr_expr: Vec<Expr> = a
+            .aggr_expr
+            .iter()
+            .map(|e| self.subqueries(e))
+            .collect::<Result<_>>()?;
+        if units.is_empty() {
+            let plan = LogicalPlan::Aggregate(Aggregate::try_new(input, group_expr, aggr_expr)?);
+            return Ok((plan, vec![], None));
+        }
+        let mut hidden = Hidden::default();
+        for u in &units {
+            let name = format!("{PREFIX}n{}", u.id);
+            let c = Expr::Column(u.col.clone());
+            let e = if u.unique {
+                count(c)
+            } else {
+                count_distinct(c)
+            };
+            aggr_expr.push(e.alias(&name));
+            hidden.units.push(name);
+        }
+        if release {
+            self.dominance(a, &input, &units, &mut aggr_expr, &mut hidden)?;
+        }
+        let original_width = a.schema.fields().len();
+        let plan = LogicalPlan::Aggregate(Aggregate::try_new(input, group_expr, aggr_expr)?);
+        if release {
+            return Ok((plan, vec![], Some(hidden)));
+        }
+        // Below the release aggregate: drop small groups here and hide the helpers.
+        let schema = plan.schema().clone();
+        let mut keep: Option<Expr> = None;
+        for name in &hidden.units {
+            let cond = Expr::Column(find(&schema, name)?).gt_eq(lit(self.k));
+            keep = Some(match keep {
+                Some(k) => k.and(cond),
+                None => cond,
+            });
+        }
+        let mut plan = plan;
+        if let Some(keep) = keep {
+            plan = datafusion::logical_expr::LogicalPlanBuilder::from(plan)
+                .filter(keep)?
+                .build()?;
+        }
+        let visible: Vec<Expr> = passthrough(&schema)
+            .into_iter()
+            .take(original_width)
+            .collect();
+        let plan = LogicalPlan::Projection(Projection::try_new(visible, Arc::new(plan))?);
+        Ok((plan, vec![], None))
+    }
+
+    /// Adds SUM and top-2 contribution helpers for every SUM/AVG over a sensitive column.
+    fn dominance(
+        &mut self,
+        a: &Aggregate,
+        input: &Arc<LogicalPlan>,
+        units: &[Unit],
+        aggr_expr: &mut Vec<Expr>,
+        hidden: &mut Hidden,
+    ) -> Result<()> {
+        let names: Vec<String> = a.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let group_width = names.len() - a.aggr_expr.len();
+        for (i, e) in a.aggr_expr.iter().enumerate() {
+            let inner = match e {
+                Expr::Alias(al) => al.expr.as_ref(),
+                e => e,
+            };
+            let Expr::AggregateFunction(af) = inner else {
+                continue;
+            };
+            let fname = af.func.name().to_ascii_lowercase();
+            if !matches!(fname.as_str(), "sum" | "avg" | "mean") || af.params.distinct {
+                continue;
+            }
+            let Some(arg) = af.params.args.first() else {
+                continue;
+            };
+            let sensitive: Vec<_> = expr_sources(arg, &a.input, self.ctx)
+                .into_iter()
+                .filter(|s| {
+                    self.ctx
+                        .column(s)
+                        .is_some_and(|c| c.class == Some(ColumnClass::Sensitive))
+                })
+                .collect();
+            let Some(first) = sensitive.first() else {
+                continue;
+            };
+            // Contributions are per unit of the dataset that owns the sensitive column.
+            let Some(unit) = units.iter().find(|u| u.dataset == first.dataset) else {
+                continue;
+            };
+            let value = cast(self.subqueries(arg)?, DataType::Float64);
+            let n = self.id();
+            let total = format!("{PREFIX}t{n}");
+            let top = format!("{PREFIX}d{n}");
+            aggr_expr.push(sum(value.clone()).alias(&total));
+            let top_expr = if unit.unique {
+                Arc::new(udaf::top2_udaf()).call(vec![value])
+            } else {
+                Arc::new(udaf::top2_by_unit_udaf()).call(vec![
+                    cast(Expr::Column(unit.col.clone()), DataType::Utf8View),
+                    value,
+                ])
+            };
+            aggr_expr.push(top_expr.alias(&top));
+            let target = names.get(group_width + i).cloned().unwrap_or_default();
+            hidden.dominance.push(DominanceCols { target, total, top });
+        }
+        let _ = input;
+        Ok(())
+    }
+
+    /// Rewrites the plans of subqueries inside an expression (each is its own inner query).
+    fn subqueries(&mut self, e: &Expr) -> Result<Expr> {
+        e.clone()
+            .transform_up(|e| {
+                let sub = match &e {
+                    Expr::ScalarSubquery(s) => Some(s),
+                    Expr::Exists(x) => Some(&x.subquery),
+                    Expr::InSubquery(x) => Some(&x.subquery),
+                    Expr::SetComparison(x) => Some(&x.subquery),
+                    _ => None,
+                };
+                let Some(sub) = sub else {
+                    return Ok(Transformed::no(e));
+                };
+                let (p, _, _) = self.node(&sub.subquery, false)?;
+                let width = sub.subquery.schema().fields().len();
+                let p = if p.schema().fields().len() == width {
+                    p
+                } else {
+                    let keep = passthrough(p.schema()).into_iter().take(width).collect();
+                    LogicalPlan::Projection(Projection::try_new(keep, Arc::new(p))?)
+                };
+                let mut new_sub = sub.clone();
+                new_sub.subquery = Arc::new(p);
+                let e = match e {
+                    Expr::ScalarSubquery(_) => Expr::ScalarSubquery(new_sub),
+                    Expr::Exists(mut x) => {
+                        x.subquery = new_sub;
+                        Expr::Exists(x)
+                    }
+                    Expr::InSubquery(mut x) => {
+                        x.subquery = new_sub;
+                        Expr::InSubquery(x)
+                    }
+                    Expr::SetComparison(mut x) => {
+                        x.subquery = new_sub;
+                        Expr::SetComparison(x)
+                    }
+                    e => e,
+                };
+                Ok(Transformed::yes(e))
+            })
+            .map(|t| t.data)
+    }
+}
+
+impl Hidden {
+    /// Every hidden column name.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.units
+            .iter()
+            .chain(self.dominance.iter().flat_map(|d| [&d.total, &d.top]))
+    }
+}

@@ -1,0 +1,82 @@
+//! The dependency direction of DESIGN.md §2, checked over `cargo metadata`:
+//! policy → guard → engine → cli, demo → cli; heavy crates stay in their rooms.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+#[test]
+fn dependency_direction() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in meta["packages"].as_array().unwrap() {
+        let name = p["name"].as_str().unwrap().to_string();
+        let normal: BTreeSet<String> = p["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"].is_null())
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect();
+        deps.insert(name, normal);
+    }
+    let allowed: BTreeMap<&str, &[&str]> = BTreeMap::from([
+        ("cleanroom-policy", &[][..]),
+        ("cleanroom-demo", &["cleanroom-policy"][..]),
+        ("cleanroom-guard", &["cleanroom-policy"][..]),
+        (
+            "cleanroom-engine",
+            &["cleanroom-policy", "cleanroom-guard"][..],
+        ),
+        (
+            "cleanroom-cli",
+            &[
+                "cleanroom-policy",
+                "cleanroom-demo",
+                "cleanroom-guard",
+                "cleanroom-engine",
+            ][..],
+        ),
+    ]);
+    for (krate, ok) in &allowed {
+        let have = deps
+            .get(*krate)
+            .unwrap_or_else(|| panic!("{krate} is a workspace member"));
+        for d in have.iter().filter(|d| d.starts_with("cleanroom-")) {
+            assert!(ok.contains(&d.as_str()), "{krate} must not depend on {d}");
+        }
+    }
+    // Heavy crates stay in their rooms.
+    for light in ["cleanroom-policy", "cleanroom-demo"] {
+        assert!(
+            !deps[light].contains("datafusion"),
+            "{light} must not depend on datafusion"
+        );
+    }
+    assert!(
+        !deps["cleanroom-policy"].contains("arrow"),
+        "the policy model has no Arrow"
+    );
+}

@@ -1,0 +1,334 @@
+//! Dynamic rules over generated data, checked against the truth computed independently in a
+//! plain DataFusion session over the same files.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use cleanroom_guard::RuleId;
+use cleanroom_tests::{BIZ, ELDER, engine_with, policies_dir, rows_text, run, truth};
+
+fn tmp() -> &'static Path {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+}
+
+const K: i64 = 10;
+
+fn rules(r: &cleanroom_engine::Report) -> Vec<RuleId> {
+    r.violations.iter().map(|v| v.rule).collect()
+}
+
+/// Groups of `key_sql` whose truth row has every unit count ≥ k, as key tuples.
+fn qualifying(sql: &str, keys: usize, unit_cols: usize) -> (BTreeSet<Vec<String>>, usize) {
+    let rows = rows_text(&truth(tmp(), sql));
+    let total = rows.len();
+    let ok = rows
+        .into_iter()
+        .filter(|r| (keys..keys + unit_cols).all(|i| r[i].parse::<i64>().unwrap() >= K))
+        .map(|r| r[..keys].to_vec())
+        .collect();
+    (ok, total)
+}
+
+#[test]
+fn every_returned_group_has_k_units_and_none_is_missing() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT district, date_part('year', birth_date) AS y, gender, count(*) AS n FROM residents GROUP BY district, date_part('year', birth_date), gender",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let got: BTreeSet<Vec<String>> = rows_text(&r.batches)
+        .into_iter()
+        .map(|row| row[..3].to_vec())
+        .collect();
+    let (want, total) = qualifying(
+        "SELECT district, date_part('year', birth_date) AS y, gender, count(DISTINCT citizen_id) FROM residents GROUP BY 1, 2, 3",
+        3,
+        1,
+    );
+    assert_eq!(got, want);
+    assert!(!want.is_empty());
+    assert!(
+        r.suppressed_groups > 0,
+        "a fine cross-tabulation must have small cells"
+    );
+    assert_eq!(r.suppressed_groups as usize, total - want.len());
+    assert_eq!(r.suppression.threshold, r.suppressed_groups);
+}
+
+#[test]
+fn rows_are_not_units_one_person_with_many_insurance_rows_counts_once() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT pension_status, date_part('year', insured_since) AS y, count(*) AS records FROM social_insurance GROUP BY 1, 2",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let got: BTreeSet<Vec<String>> = rows_text(&r.batches)
+        .into_iter()
+        .map(|row| row[..2].to_vec())
+        .collect();
+    let (want, total) = qualifying(
+        "SELECT pension_status, date_part('year', insured_since) AS y, count(DISTINCT citizen_id) FROM social_insurance GROUP BY 1, 2",
+        2,
+        1,
+    );
+    assert_eq!(got, want);
+    assert_eq!(r.suppressed_groups as usize, total - want.len());
+    // Some group has ≥ k rows but < k persons: counting rows would have released it.
+    let (by_rows, _) = qualifying(
+        "SELECT pension_status, date_part('year', insured_since) AS y, count(*) FROM social_insurance GROUP BY 1, 2",
+        2,
+        1,
+    );
+    assert!(
+        by_rows.len() > want.len(),
+        "the data must exercise rows ≠ units"
+    );
+}
+
+#[test]
+fn a_join_counts_units_of_every_dataset() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        BIZ,
+        "SELECT e.industry, e.district, count(*) AS n FROM enterprises e JOIN social_insurance s ON e.uscc = s.employer_uscc GROUP BY e.industry, e.district",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let got: BTreeSet<Vec<String>> = rows_text(&r.batches)
+        .into_iter()
+        .map(|row| row[..2].to_vec())
+        .collect();
+    let (want, total) = qualifying(
+        "SELECT e.industry, e.district, count(DISTINCT e.uscc), count(DISTINCT s.citizen_id) FROM enterprises e JOIN social_insurance s ON e.uscc = s.employer_uscc GROUP BY 1, 2",
+        2,
+        2,
+    );
+    assert_eq!(got, want);
+    assert_eq!(r.suppressed_groups as usize, total - want.len());
+    // Counting only people would release cells with fewer than k companies.
+    let (people_only, _) = qualifying(
+        "SELECT e.industry, e.district, count(DISTINCT s.citizen_id) FROM enterprises e JOIN social_insurance s ON e.uscc = s.employer_uscc GROUP BY 1, 2",
+        2,
+        1,
+    );
+    assert!(
+        people_only.len() > want.len(),
+        "the data must have cells with many workers but few companies"
+    );
+}
+
+/// Cells that pass k and both dominance rules, computed from per-unit contributions.
+fn undominated(rows_sql: &str) -> (BTreeSet<String>, usize, usize) {
+    // rows_sql returns (key, unit, contribution) with one row per unit and key.
+    let rows = rows_text(&truth(tmp(), rows_sql));
+    let mut cells: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in rows {
+        cells
+            .entry(r[0].clone())
+            .or_default()
+            .push(r[2].parse().unwrap());
+    }
+    let (mut ok, mut small, mut dominated) = (BTreeSet::new(), 0, 0);
+    for (key, mut c) in cells {
+        if (c.len() as i64) < K {
+            small += 1;
+            continue;
+        }
+        c.sort_by(|a, b| b.partial_cmp(a).unwrap());
+        let total: f64 = c.iter().sum();
+        let (a, b) = (c[0], c[1]);
+        if total > 0.0 && ((a + b) / total >= 0.9 || (total - a - b) / a < 0.1) {
+            dominated += 1;
+        } else {
+            ok.insert(key);
+        }
+    }
+    (ok, small, dominated)
+}
+
+#[test]
+fn dominated_cells_are_suppressed() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        BIZ,
+        "SELECT district || '/' || industry AS cell, sum(registered_capital) AS capital FROM enterprises GROUP BY district || '/' || industry",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let got: BTreeSet<String> = rows_text(&r.batches)
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    let (want, small, dominated) = undominated(
+        "SELECT district || '/' || industry AS cell, uscc, registered_capital FROM enterprises",
+    );
+    assert_eq!(got, want);
+    assert!(
+        dominated > 0,
+        "the generator makes giants that dominate some cells"
+    );
+    assert_eq!(r.suppression.threshold as usize, small);
+    assert_eq!(
+        (r.suppression.dominance_nk + r.suppression.dominance_p_ratio) as usize,
+        dominated
+    );
+}
+
+#[test]
+fn dominance_sums_each_persons_rows_first() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT pension_status, avg(monthly_wage) AS w FROM social_insurance GROUP BY pension_status",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let got: BTreeSet<String> = rows_text(&r.batches)
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    let (want, _, _) = undominated(
+        "SELECT pension_status, citizen_id, sum(monthly_wage) FROM social_insurance GROUP BY pension_status, citizen_id",
+    );
+    assert_eq!(got, want);
+    assert!(!want.is_empty());
+}
+
+#[test]
+fn limit_applies_after_suppression() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT district, count(*) AS n FROM residents GROUP BY district ORDER BY n DESC LIMIT 3",
+    );
+    assert!(r.is_allowed());
+    let rows = rows_text(&r.batches);
+    assert_eq!(rows.len(), 3);
+    let truth_rows = rows_text(&truth(
+        tmp(),
+        "SELECT district, count(*) AS n FROM residents GROUP BY district ORDER BY n DESC LIMIT 3",
+    ));
+    assert_eq!(rows, truth_rows);
+}
+
+#[test]
+fn dlp_blocks_identifier_shaped_cells_and_names() {
+    let engine = engine_with(tmp(), &policies_dir());
+    for sql in [
+        "SELECT district, count(*) AS n, '11010519491231002X' AS tag FROM residents GROUP BY district",
+        "SELECT district, count(*) AS n, 110101200001010010 AS tag FROM residents GROUP BY district",
+        "SELECT district, count(*) AS n, '138-1234-5678' AS tag FROM residents GROUP BY district",
+        "SELECT district, count(*) AS \"13812345678\" FROM residents GROUP BY district",
+    ] {
+        let r = run(&engine, ELDER, sql);
+        assert!(!r.is_allowed(), "{sql}");
+        assert!(
+            rules(&r).contains(&RuleId::DlpIdentifier),
+            "{sql}: {:?}",
+            r.violations
+        );
+        assert!(r.batches.is_empty(), "nothing is released when blocked");
+        let text = serde_json::to_string(&r).unwrap();
+        for v in [
+            "11010519491231002X",
+            "110101200001010010",
+            "13812345678",
+            "1234-5678",
+        ] {
+            assert!(!text.contains(v), "report leaks {v}: {text}");
+        }
+    }
+}
+
+#[test]
+fn echo_of_a_raw_identifier_value_is_blocked() {
+    let engine = engine_with(tmp(), &policies_dir());
+    // A real name from the raw data (read here, in the test, never reported).
+    let name = rows_text(&truth(
+        tmp(),
+        "SELECT name FROM residents ORDER BY citizen_id LIMIT 1",
+    ))[0][0]
+        .clone();
+    let sql = format!(
+        "SELECT district, count(*) AS n, '{name}' AS label FROM residents GROUP BY district"
+    );
+    let r = run(&engine, ELDER, &sql);
+    assert!(!r.is_allowed());
+    assert!(
+        rules(&r).contains(&RuleId::EchoRawValue),
+        "{:?}",
+        r.violations
+    );
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(!text.contains(&name), "report leaks the name");
+    // A label that is no raw value passes.
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT district, count(*) AS n, 'all residents' AS label FROM residents GROUP BY district",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+}
+
+#[test]
+fn the_output_row_limit_holds() {
+    // A copy of the demo policies with a licence-wide limit of 3 output rows.
+    let dir = tmp().join(format!("policies-limit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&policies_dir(), &dir);
+    let disclosure = std::fs::read_to_string(dir.join("disclosure.toml")).unwrap();
+    let patched: String = disclosure
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("max_output_rows") {
+                "max_output_rows = 3".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(patched, disclosure, "disclosure.toml has max_output_rows");
+    std::fs::write(dir.join("disclosure.toml"), patched).unwrap();
+    let engine = engine_with(tmp(), &dir);
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT district, count(*) AS n FROM residents GROUP BY district",
+    );
+    assert!(!r.is_allowed());
+    assert_eq!(rules(&r), vec![RuleId::LimitRows]);
+    assert!(r.batches.is_empty());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT district, count(*) AS n FROM residents GROUP BY district ORDER BY n DESC LIMIT 3",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    assert_eq!(r.row_count(), 3);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
