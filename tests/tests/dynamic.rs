@@ -67,27 +67,34 @@ fn every_returned_group_has_k_units_and_none_is_missing() {
 #[test]
 fn rows_are_not_units_one_person_with_many_insurance_rows_counts_once() {
     let engine = engine_with(tmp(), &policies_dir());
+    let group = "FROM residents r JOIN social_insurance s ON r.citizen_id = s.citizen_id GROUP BY r.district, date_part('year', r.birth_date), r.gender";
     let r = run(
         &engine,
         ELDER,
-        "SELECT pension_status, date_part('year', insured_since) AS y, count(*) AS records FROM social_insurance GROUP BY 1, 2",
+        &format!(
+            "SELECT r.district, date_part('year', r.birth_date) AS y, r.gender, count(*) AS records {group}"
+        ),
     );
     assert!(r.is_allowed(), "{:?}", r.violations);
     let got: BTreeSet<Vec<String>> = rows_text(&r.batches)
         .into_iter()
-        .map(|row| row[..2].to_vec())
+        .map(|row| row[..3].to_vec())
         .collect();
     let (want, total) = qualifying(
-        "SELECT pension_status, date_part('year', insured_since) AS y, count(DISTINCT citizen_id) FROM social_insurance GROUP BY 1, 2",
-        2,
+        &format!(
+            "SELECT r.district, date_part('year', r.birth_date) AS y, r.gender, count(DISTINCT r.citizen_id) {group}"
+        ),
+        3,
         1,
     );
     assert_eq!(got, want);
     assert_eq!(r.suppressed_groups as usize, total - want.len());
-    // Some group has ≥ k rows but < k persons: counting rows would have released it.
+    // Some group has ≥ k insurance records but < k persons: counting rows would release it.
     let (by_rows, _) = qualifying(
-        "SELECT pension_status, date_part('year', insured_since) AS y, count(*) FROM social_insurance GROUP BY 1, 2",
-        2,
+        &format!(
+            "SELECT r.district, date_part('year', r.birth_date) AS y, r.gender, count(*) {group}"
+        ),
+        3,
         1,
     );
     assert!(

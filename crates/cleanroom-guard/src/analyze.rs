@@ -127,7 +127,12 @@ pub fn analyze(plan: &LogicalPlan, ctx: &GuardContext) -> Analysis {
     };
     let rel = w.rel(plan);
     let schema = plan.schema();
-    let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    // Output names come from the SQL and may carry an operator's literal: reports use masked names.
+    let columns: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| crate::scrub::mask_values(f.name()))
+        .collect();
     w.check_output(&rel, &columns);
     for (name, val) in columns.iter().zip(&rel.cols) {
         w.lineage.add_field(name, val);
