@@ -414,8 +414,9 @@ fn employer_share(j: u64, count: u64) -> f64 {
 
 /// 31^9: the number of nine-character organisation codes.
 const ORG_CODES: u64 = 26_439_622_160_671;
-/// Multiplier of the organisation-code bijection: prime, so coprime to 31^9.
-const ORG_STEP: u64 = 1_000_000_007;
+/// Multiplier of the organisation-code bijection: about 31^9 / φ, so that consecutive
+/// enterprises get unrelated-looking codes, and not a multiple of 31, so coprime to 31^9.
+const ORG_STEP: u64 = 16_340_585_143_680;
 
 /// The trade name, industry word and form of enterprise `j`'s name.
 ///
@@ -605,8 +606,8 @@ pub(crate) fn insurance(
     };
     let total = months_between(start, end).max(1);
     let wanted = match rng.random_range(0..100) {
-        0..=49 => 1,
-        50..=81 => 2,
+        0..=59 => 1,
+        60..=87 => 2,
         _ => 3,
     }
     .min(total);
@@ -628,9 +629,9 @@ pub(crate) fn insurance(
     // employer change; never below the provincial minimum wage.
     let mut wage = 3500.0 * (0.5 * normal(&mut rng)).exp();
     if rng.random::<f64>() < 0.004 {
-        wage = wage.max(3500.0) * 15.0 * pareto(&mut rng, 1.5).min(20.0);
+        wage = 3500.0 * 15.0 * pareto(&mut rng, 1.5).min(4.0);
     }
-    let suspended_now = rng.random::<f64>() < 0.10;
+    let suspended_now = rng.random::<f64>() < 0.08;
     for s in 0..spells {
         let since = add_months(start, cuts[s]).min(REFERENCE_DATE);
         let months = (cuts[s + 1] - cuts[s]).clamp(1, 480);
@@ -643,7 +644,9 @@ pub(crate) fn insurance(
         };
         out.push(Insurance {
             employer: employers.pick(&mut rng, since),
-            monthly_wage: (wage * (1.0 + 0.12 * s as f64)).max(1860.0).round(),
+            monthly_wage: (wage * (1.0 + 0.12 * s as f64))
+                .clamp(1860.0, 250_000.0)
+                .round(),
             contribution_months: months as i32,
             pension_status,
             insured_since: since,

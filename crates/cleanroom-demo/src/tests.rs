@@ -359,3 +359,52 @@ fn residents_are_pure_functions_of_seed_and_index() {
     let other = Population::new(1000, 6).unwrap();
     assert!((0..1000).any(|i| pop.person(i).citizen_id != other.person(i).citizen_id));
 }
+
+#[test]
+#[ignore]
+fn zz_show_sample() {
+    for name in FILE_NAMES {
+        let c = Columns::read(&Path::new("/tmp/demo100k").join(name));
+        let b = c.batches[0].slice(0, 8);
+        println!(
+            "{}",
+            arrow::util::pretty::pretty_format_batches(&[b]).unwrap()
+        );
+    }
+    let c = Columns::read(Path::new("/tmp/demo100k/enterprises.parquet"));
+    let b = c.batches[0].slice(0, 12);
+    println!(
+        "{}",
+        arrow::util::pretty::pretty_format_batches(&[b]).unwrap()
+    );
+    let si = Columns::read(Path::new("/tmp/demo100k/social_insurance.parquet"));
+    let st = si.strings("pension_status");
+    let mut m: HashMap<String, usize> = HashMap::new();
+    for s in st {
+        *m.entry(s).or_default() += 1;
+    }
+    println!("{m:?}");
+    let mut w = si.floats("monthly_wage");
+    w.sort_by(f64::total_cmp);
+    println!(
+        "wages p10 {} p50 {} p90 {} p99 {} max {}",
+        w[w.len() / 10],
+        w[w.len() / 2],
+        w[w.len() * 9 / 10],
+        w[w.len() * 99 / 100],
+        w[w.len() - 1]
+    );
+    let r = Columns::read(Path::new("/tmp/demo100k/residents.parquet"));
+    let mut m: HashMap<String, usize> = HashMap::new();
+    for s in r.strings("district") {
+        *m.entry(s).or_default() += 1;
+    }
+    println!("{m:?}");
+    let mut m: HashMap<String, usize> = HashMap::new();
+    for s in r.strings("name") {
+        *m.entry(s).or_default() += 1;
+    }
+    let mut v: Vec<_> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1));
+    println!("{:?} distinct {}", &v[..10], v.len());
+}

@@ -279,7 +279,16 @@ impl Engine {
                 &policies.version,
             )));
         }
-        let plan = session.plan(stmt).await?;
+        let plan = match session.plan(stmt).await? {
+            Ok(p) => p,
+            Err(d) => {
+                return Ok(Stage::Blocked(Report::blocked(
+                    d,
+                    ctx.rules.k,
+                    &policies.version,
+                )));
+            }
+        };
         if let Err(d) = session::verify_statement(&plan) {
             return Ok(Stage::Blocked(Report::blocked(
                 d,

@@ -272,12 +272,32 @@ impl JobSession {
         if d.is_allowed() { None } else { Some(d) }
     }
 
-    pub(crate) async fn plan(&self, stmt: DfStatement) -> Result<LogicalPlan> {
-        self.ctx
-            .state()
-            .statement_to_plan(stmt)
-            .await
-            .map_err(|e| Error::InvalidInput(scrub_error(&e)))
+    /// Plans the statement. Planning refusals that are policy decisions (an unknown or removed
+    /// function, a recursive query) come back as a decision; other failures are invalid input.
+    pub(crate) async fn plan(&self, stmt: DfStatement) -> Result<Result<LogicalPlan, Decision>> {
+        let e = match self.ctx.state().statement_to_plan(stmt).await {
+            Ok(p) => return Ok(Ok(p)),
+            Err(e) => e,
+        };
+        let text = e.to_string();
+        if let Some(rest) = text.split("Invalid function '").nth(1) {
+            let name = mask_values(rest.split('\'').next().unwrap_or_default());
+            return Ok(Err(one(
+                RuleId::FunctionNotAllowed,
+                format!("{name}()"),
+                format!("function `{name}` is not available in the sandbox"),
+                Some("use the SQL functions the sandbox lists as allowed"),
+            )));
+        }
+        if text.contains("Recursive CTEs are not enabled") {
+            return Ok(Err(one(
+                RuleId::PlanNode,
+                "recursive query",
+                "a `recursive query` step is not allowed in the sandbox: only SELECT queries over licensed datasets run",
+                Some("write the query without WITH RECURSIVE"),
+            )));
+        }
+        Err(Error::InvalidInput(scrub_error(&e)))
     }
 
     /// Executes a rewritten plan under the memory pool and the deadline.

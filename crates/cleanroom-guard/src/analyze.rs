@@ -56,6 +56,9 @@ pub struct Val {
     pub row: bool,
     /// The first hash or encoding function applied, for reasons.
     pub hashed: Option<String>,
+    /// The value may come from a literal of the query (directly, or through a UNION branch or a
+    /// function of one): compared with an identifier, it singles out a given person.
+    pub literal: bool,
 }
 
 impl Val {
@@ -66,6 +69,7 @@ impl Val {
         }
         self.indirect.extend(other.indirect);
         self.row |= other.row;
+        self.literal |= other.literal;
         if self.hashed.is_none() {
             self.hashed = other.hashed;
         }
@@ -295,39 +299,33 @@ impl Walker<'_> {
             LogicalPlan::Aggregate(a) => {
                 let input = self.rel(&a.input);
                 let schema = a.input.schema();
-                let mut cols = Vec::with_capacity(width);
                 let grouping_set = matches!(a.group_expr.as_slice(), [Expr::GroupingSet(_)]);
                 let group_exprs = grouping_set_to_exprlist(&a.group_expr).unwrap_or_default();
-                for g in group_exprs {
-                    let v = self.eval(g, &input, schema);
-                    self.group_key(g, &v);
-                    cols.push(Val { row: false, ..v });
-                }
-                if grouping_set {
-                    cols.push(Val::default());
-                }
-                for e in &a.aggr_expr {
-                    cols.push(self.eval(e, &input, schema));
-                }
-                Rel {
-                    cols,
-                    row_level: false,
-                    raw: BTreeSet::new(),
-                }
+                let keys: Vec<(Expr, Val)> = group_exprs
+                    .into_iter()
+                    .map(|g| (g.clone(), self.eval(g, &input, schema)))
+                    .collect();
+                let aggs: Vec<Val> = a
+                    .aggr_expr
+                    .iter()
+                    .map(|e| self.eval(e, &input, schema))
+                    .collect();
+                self.grouping(&input, keys, grouping_set, aggs)
             }
             LogicalPlan::Distinct(Distinct::All(input)) => {
                 let rel = self.rel(input);
-                let mut cols = Vec::with_capacity(width);
-                for (i, v) in rel.cols.into_iter().enumerate() {
-                    let e = Expr::Column(Column::from(input.schema().qualified_field(i)));
-                    self.group_key(&e, &v);
-                    cols.push(Val { row: false, ..v });
-                }
-                Rel {
-                    cols,
-                    row_level: false,
-                    raw: BTreeSet::new(),
-                }
+                let keys: Vec<(Expr, Val)> = rel
+                    .cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        (
+                            Expr::Column(Column::from(input.schema().qualified_field(i))),
+                            v.clone(),
+                        )
+                    })
+                    .collect();
+                self.grouping(&rel, keys, false, Vec::new())
             }
             LogicalPlan::Sort(s) => {
                 let input = self.rel(&s.input);
@@ -359,7 +357,7 @@ impl Walker<'_> {
                     raw: left.raw.union(&right.raw).cloned().collect(),
                 };
                 if let (Some(f), Ok(schema)) = (&j.filter, &both_schema) {
-                    self.predicate(f, &both, schema, Indirect::Join);
+                    self.join_filter(f, &both, schema);
                 }
                 both.cols = match j.join_type {
                     JoinType::LeftSemi | JoinType::LeftAnti => left.cols,
@@ -536,6 +534,67 @@ impl Walker<'_> {
         }
     }
 
+    /// The privacy unit a grouping key is, if it is one as such.
+    fn unit_key(&self, v: &Val) -> Option<Arc<str>> {
+        let mut it = v.direct.iter();
+        let (s, x) = it.next()?;
+        let unit = &self.ctx.dataset(&s.dataset)?.privacy_unit;
+        (it.next().is_none() && *x == Xf::Identity && v.row && *unit == *s.column)
+            .then(|| s.dataset.clone())
+    }
+
+    /// GROUP BY or DISTINCT. Grouping by the privacy unit of every dataset read is a per-person
+    /// (or per-company) pre-aggregation: its rows are still records, not groups, so nothing is
+    /// released and the outer query must aggregate again. Any other grouping makes groups that
+    /// the threshold protects.
+    fn grouping(
+        &mut self,
+        input: &Rel,
+        keys: Vec<(Expr, Val)>,
+        grouping_set: bool,
+        aggs: Vec<Val>,
+    ) -> Rel {
+        let grouped_units: BTreeSet<Arc<str>> =
+            keys.iter().filter_map(|(_, v)| self.unit_key(v)).collect();
+        let per_unit = !grouping_set
+            && input.row_level
+            && !input.raw.is_empty()
+            && input.raw.iter().all(|d| grouped_units.contains(d));
+        let mut cols = Vec::with_capacity(keys.len() + aggs.len() + 1);
+        for (g, v) in keys {
+            if per_unit && self.unit_key(&v).is_some() {
+                self.lineage_indirect(&v, Indirect::GroupBy);
+                cols.push(v);
+            } else {
+                self.group_key(&g, &v);
+                cols.push(Val { row: per_unit, ..v });
+            }
+        }
+        if grouping_set {
+            cols.push(Val::default());
+        }
+        for v in aggs {
+            if per_unit {
+                // One person's total is that person's value: per record, not thresholded.
+                let mut v = v;
+                v.direct.values_mut().for_each(|x| *x = Xf::Transformed);
+                v.row = true;
+                cols.push(v);
+            } else {
+                cols.push(v);
+            }
+        }
+        Rel {
+            cols,
+            row_level: per_unit,
+            raw: if per_unit {
+                input.raw.clone()
+            } else {
+                BTreeSet::new()
+            },
+        }
+    }
+
     fn group_key(&mut self, expr: &Expr, v: &Val) {
         self.require(v, Use::GroupBy, expr, "group by");
         self.lineage_indirect(v, Indirect::GroupBy);
@@ -591,6 +650,15 @@ impl Walker<'_> {
 
     /// A comparison between two values (`=`, `<`, LIKE, IN ...).
     fn compare(&mut self, l: &Val, r: &Val, expr: &Expr, equality: bool) {
+        let has_id = |w: &Self, v: &Val| v.row_sources().any(|(s, _)| w.is_identifier(s));
+        // A literal smuggled into a column (a UNION branch, a coalesce) still singles out a person.
+        if (!l.is_const() && !r.is_const())
+            && ((has_id(self, l) && r.literal) || (has_id(self, r) && l.literal))
+        {
+            let target = if has_id(self, l) { l } else { r };
+            self.compare_one(target, expr, true);
+            return;
+        }
         match (l.is_const(), r.is_const()) {
             (true, true) => {}
             (false, true) => self.compare_one(l, expr, true),
@@ -606,6 +674,41 @@ impl Walker<'_> {
                     self.require(r, Use::Compare, expr, "compare");
                 }
             }
+        }
+    }
+
+    /// The ON clause as written (the planner keeps it whole until optimisation): equalities
+    /// between the two sides are key pairs, other conditions on identifiers are not joins.
+    fn join_filter(&mut self, f: &Expr, both: &Rel, schema: &Arc<DFSchema>) {
+        for conj in split_conjunction(f) {
+            if let Expr::BinaryExpr(BinaryExpr { left, op, right }) = conj
+                && is_comparison(op)
+            {
+                let l = self.eval(left, both, schema);
+                let r = self.eval(right, both, schema);
+                if !l.is_const() && !r.is_const() {
+                    self.lineage_indirect(&l, Indirect::Join);
+                    self.lineage_indirect(&r, Indirect::Join);
+                    if matches!(op, Operator::Eq) && !l.literal && !r.literal {
+                        self.join_pair(left, &l, right, &r);
+                        continue;
+                    }
+                    let ids: Vec<String> = l
+                        .row_sources()
+                        .chain(r.row_sources())
+                        .filter(|(s, _)| self.is_identifier(s))
+                        .map(|(s, _)| format!("`{}`", Self::col_name(s)))
+                        .collect();
+                    if !ids.is_empty() {
+                        self.violate(
+                            Violation::new(RuleId::JoinKey, describe(conj), format!("{} may only join by equality", ids.join(", ")))
+                                .with_suggestion("join on identifier columns with plain equality, e.g. ON r.citizen_id = s.citizen_id"),
+                        );
+                        continue;
+                    }
+                }
+            }
+            self.predicate(conj, both, schema, Indirect::Join);
         }
     }
 
@@ -728,10 +831,14 @@ impl Walker<'_> {
         match e {
             Expr::Column(c) => self.lookup(c, rel, schema),
             Expr::OuterReferenceColumn(_, c) => self.lookup(c, rel, schema),
-            Expr::Literal(..) => Val::default(),
+            Expr::Literal(..) => Val {
+                literal: true,
+                ..Val::default()
+            },
             Expr::Alias(a) => self.eval(&a.expr, rel, schema),
-            Expr::Cast(c) => self.eval(&c.expr, rel, schema),
-            Expr::TryCast(c) => self.eval(&c.expr, rel, schema),
+            // A cast changes the representation, not the information: reversible.
+            Expr::Cast(c) => self.eval(&c.expr, rel, schema).transformed(Xf::Transformed),
+            Expr::TryCast(c) => self.eval(&c.expr, rel, schema).transformed(Xf::Transformed),
             Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
                 let l = self.eval(left, rel, schema);
                 let r = self.eval(right, rel, schema);
@@ -865,6 +972,15 @@ impl Walker<'_> {
             Expr::WindowFunction(wf) => self.window(wf, rel, schema),
             Expr::Exists(Exists { subquery, .. }) => {
                 let r = self.subquery(subquery, rel, schema);
+                if subquery.outer_ref_columns.is_empty() && r.row_level && !r.raw.is_empty() {
+                    // Not a semijoin: one yes/no over raw records, without any threshold. It
+                    // answers "is there one person such that ..." (and bisects a MAX).
+                    let ds: Vec<String> = r.raw.iter().map(|d| format!("`{d}`")).collect();
+                    self.violate(
+                        Violation::new(RuleId::AggregateValueRevealing, describe(e), format!("an EXISTS that is not tied to the outer query tells whether a single record of {} meets its condition", ds.join(", ")))
+                            .with_suggestion("count the records that meet the condition per group instead"),
+                    );
+                }
                 let mut v = Val::default();
                 for c in r.cols {
                     v.indirect.extend(c.row_sources().map(|(s, _)| s.clone()));
@@ -886,6 +1002,14 @@ impl Walker<'_> {
                 let r = self.subquery(sq, rel, schema);
                 let mut v = r.cols.into_iter().next().unwrap_or_default();
                 v.row |= r.row_level && !r.raw.is_empty();
+                if !sq.outer_ref_columns.is_empty() {
+                    // Correlated: an aggregate over the records tied to *this* outer record (one
+                    // person's wages, say), not over a thresholded group. It stays per record.
+                    for x in v.direct.values_mut() {
+                        *x = Xf::Transformed;
+                    }
+                    v.row = true;
+                }
                 v
             }
             Expr::GroupingSet(gs) => {

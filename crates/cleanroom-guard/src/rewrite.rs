@@ -334,6 +334,33 @@ impl Rewriter<'_> {
             let plan = LogicalPlan::Aggregate(Aggregate::try_new(input, group_expr, aggr_expr)?);
             return Ok((plan, vec![], None));
         }
+        // Grouping by every unit read is a per-person pre-aggregation (the analysis treats its
+        // rows as records): no threshold here; the units go on up as the group keys.
+        let key_of = |u: &Unit| {
+            group_expr.iter().position(|g| {
+                let g = match g {
+                    Expr::Alias(al) => al.expr.as_ref(),
+                    g => g,
+                };
+                *g == Expr::Column(u.col.clone())
+            })
+        };
+        let grouping_set = matches!(group_expr.as_slice(), [Expr::GroupingSet(_)]);
+        if !grouping_set && units.iter().all(|u| key_of(u).is_some()) {
+            let unique = group_expr.len() == 1 && units.len() == 1;
+            let positions: Vec<usize> = units.iter().filter_map(key_of).collect();
+            let plan = Aggregate::try_new(input, group_expr, aggr_expr)?;
+            let out_units = units
+                .into_iter()
+                .zip(positions)
+                .map(|(u, i)| Unit {
+                    col: Column::from(plan.schema.qualified_field(i)),
+                    unique,
+                    ..u
+                })
+                .collect();
+            return Ok((LogicalPlan::Aggregate(plan), out_units, None));
+        }
         let mut hidden = Hidden::default();
         for u in &units {
             let name = format!("{PREFIX}n{}", u.id);
