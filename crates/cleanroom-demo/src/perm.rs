@@ -38,7 +38,7 @@ impl Permutation {
         let half_bits = bits.div_ceil(2);
         let mut keys = [0u64; 4];
         for (r, k) in keys.iter_mut().enumerate() {
-            *k = row_seed(key, 0xFE15_7E1, r as u64);
+            *k = row_seed(key, 0x0FE1_57E1, r as u64);
         }
         Self {
             n,

@@ -140,7 +140,7 @@ struct Planned {
 }
 
 enum Stage {
-    Blocked(Report),
+    Blocked(Box<Report>),
     Planned(Box<Planned>),
 }
 
@@ -171,7 +171,7 @@ impl Engine {
     /// The static decision: licence, statement, plan and guard, without reading any data.
     pub async fn check(&self, req: &JobRequest) -> Result<Report> {
         match self.plan(req, false).await? {
-            Stage::Blocked(r) => Ok(r),
+            Stage::Blocked(r) => Ok(*r),
             Stage::Planned(p) => {
                 let d = p.analysis.decision;
                 Ok(Report {
@@ -194,7 +194,7 @@ impl Engine {
     /// dynamic checks. Only the checked result comes back.
     pub async fn run(&self, req: &JobRequest) -> Result<Report> {
         let p = match self.plan(req, true).await? {
-            Stage::Blocked(r) => return Ok(r),
+            Stage::Blocked(r) => return Ok(*r),
             Stage::Planned(p) => p,
         };
         let Planned {
@@ -253,11 +253,7 @@ impl Engine {
         if !licence_problems.is_empty() {
             let mut d = Decision::default();
             d.extend(licence_problems);
-            return Ok(Stage::Blocked(Report::blocked(
-                d,
-                rules.k,
-                &policies.version,
-            )));
+            return Ok(blocked_stage(d, rules.k, &policies.version));
         }
         let ctx = GuardContext::new(datasets.iter().map(|d| (*d).clone()), rules);
         let session = session::JobSession::new(&ctx, &self.config, with_data).await?;
@@ -265,36 +261,20 @@ impl Engine {
         let stmt = match session.parse(&req.sql) {
             Ok(s) => s,
             Err(e) => {
-                return Ok(Stage::Blocked(Report::blocked(
-                    e,
-                    ctx.rules.k,
-                    &policies.version,
-                )));
+                return Ok(blocked_stage(e, ctx.rules.k, &policies.version));
             }
         };
         if let Some(d) = session.check_tables(&stmt) {
-            return Ok(Stage::Blocked(Report::blocked(
-                d,
-                ctx.rules.k,
-                &policies.version,
-            )));
+            return Ok(blocked_stage(d, ctx.rules.k, &policies.version));
         }
         let plan = match session.plan(stmt).await? {
             Ok(p) => p,
             Err(d) => {
-                return Ok(Stage::Blocked(Report::blocked(
-                    d,
-                    ctx.rules.k,
-                    &policies.version,
-                )));
+                return Ok(blocked_stage(d, ctx.rules.k, &policies.version));
             }
         };
         if let Err(d) = session::verify_statement(&plan) {
-            return Ok(Stage::Blocked(Report::blocked(
-                d,
-                ctx.rules.k,
-                &policies.version,
-            )));
+            return Ok(blocked_stage(d, ctx.rules.k, &policies.version));
         }
         let analysis = cleanroom_guard::analyze(&plan, &ctx);
         Ok(Stage::Planned(Box::new(Planned {
@@ -411,4 +391,8 @@ pub(crate) fn one(
     let mut d = Decision::default();
     d.push(v);
     d
+}
+
+fn blocked_stage(decision: Decision, k: u32, policy_version: &str) -> Stage {
+    Stage::Blocked(Box::new(Report::blocked(decision, k, policy_version)))
 }
