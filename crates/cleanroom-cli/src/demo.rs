@@ -69,7 +69,7 @@ pub(crate) const STEPS: &[Step] = &[
         sql: "SELECT r.district, max(s.monthly_wage) AS top_wage FROM residents r JOIN social_insurance s ON r.citizen_id = s.citizen_id GROUP BY r.district",
     },
     Step {
-        title: "Blocked: a cross-tabulation down to single persons (birth date, gender, district, marital status)",
+        title: "Suppressed: a cross-tabulation down to single persons (birth date, gender, district, marital status): every cell below k is withheld",
         licence: ELDER,
         scenario: ELDER_S,
         sql: "SELECT birth_date, gender, district, marital_status, count(*) AS n FROM residents GROUP BY birth_date, gender, district, marital_status",
