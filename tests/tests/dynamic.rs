@@ -339,3 +339,28 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_window_over_groups_sees_only_released_groups() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT district, date_part('year', birth_date) AS y, count(*) AS n, lag(count(*)) OVER (ORDER BY district, date_part('year', birth_date)) AS previous_n FROM residents GROUP BY district, date_part('year', birth_date)",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let mut rows = rows_text(&r.batches);
+    assert!(rows.len() > 10);
+    rows.sort_by(|a, b| {
+        (&a[0], a[1].parse::<f64>().unwrap_or(0.0))
+            .partial_cmp(&(&b[0], b[1].parse::<f64>().unwrap_or(0.0)))
+            .unwrap()
+    });
+    // LAG must copy the previous *released* group's count, never a suppressed one's.
+    for w in rows.windows(2) {
+        assert_eq!(w[1][3], w[0][2], "{w:?}");
+    }
+    for row in &rows {
+        assert!(row[2].parse::<i64>().unwrap() >= K);
+    }
+}

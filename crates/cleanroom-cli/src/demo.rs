@@ -69,10 +69,10 @@ pub(crate) const STEPS: &[Step] = &[
         sql: "SELECT r.district, max(s.monthly_wage) AS top_wage FROM residents r JOIN social_insurance s ON r.citizen_id = s.citizen_id GROUP BY r.district",
     },
     Step {
-        title: "Suppressed: a cross-tabulation down to single persons (birth date, gender, district, marital status): every cell below k is withheld",
+        title: "Suppressed: a cross-tabulation down to single persons (birth date, gender, district, hukou type): every cell below k is withheld",
         licence: ELDER,
         scenario: ELDER_S,
-        sql: "SELECT birth_date, gender, district, marital_status, count(*) AS n FROM residents GROUP BY birth_date, gender, district, marital_status",
+        sql: "SELECT birth_date, gender, district, hukou_type, count(*) AS n FROM residents GROUP BY birth_date, gender, district, hukou_type",
     },
     Step {
         title: "Blocked: a dataset outside the licence (real estate is licensed to nobody)",

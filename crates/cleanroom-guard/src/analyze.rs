@@ -524,6 +524,9 @@ impl Walker<'_> {
         let col = &*src.column;
         let c = self.ctx.column(src)?;
         match (c.class, usage) {
+            (Some(ColumnClass::Sensitive), Use::GroupBy) if c.data_type == "utf8" => Some(format!(
+                "bucket it with CASE WHEN {col} = '…' THEN '…' ELSE '…' END, or filter on it in WHERE"
+            )),
             (Some(ColumnClass::Sensitive), Use::GroupBy) => Some(format!(
                 "aggregate `{col}` with AVG or SUM, or bucket it with CASE WHEN {col} < … THEN '…' END"
             )),

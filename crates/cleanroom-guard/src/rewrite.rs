@@ -190,7 +190,9 @@ impl Rewriter<'_> {
                 Ok((plan, units, hidden))
             }
             LogicalPlan::Window(_) => {
-                let (input, units, hidden) = self.node(plan.inputs()[0], release)?;
+                // A window over groups copies values between rows (LAG of a count): groups must
+                // be suppressed before it, so the chain of release ends here.
+                let (input, units, hidden) = self.node(plan.inputs()[0], false)?;
                 let exprs = plan.expressions();
                 Ok((plan.with_new_exprs(exprs, vec![input])?, units, hidden))
             }
