@@ -364,3 +364,39 @@ fn a_window_over_groups_sees_only_released_groups() {
         assert!(row[2].parse::<i64>().unwrap() >= K);
     }
 }
+
+#[test]
+fn the_querys_own_distinct_count_serves_as_the_threshold_count() {
+    let engine = engine_with(tmp(), &policies_dir());
+    // Unaliased, so the helper and the visible column share a name; fine groups, so some fail.
+    let group = "FROM residents r JOIN social_insurance s ON r.citizen_id = s.citizen_id GROUP BY r.district, date_part('year', r.birth_date)";
+    let r = run(
+        &engine,
+        ELDER,
+        &format!(
+            "SELECT r.district, date_part('year', r.birth_date), count(DISTINCT r.citizen_id), avg(s.monthly_wage) {group}"
+        ),
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    assert_eq!(
+        r.columns.len(),
+        4,
+        "no helper column leaks into the result: {:?}",
+        r.columns
+    );
+    let rows = rows_text(&r.batches);
+    let got: BTreeSet<Vec<String>> = rows.iter().map(|row| row[..2].to_vec()).collect();
+    let (want, total) = qualifying(
+        &format!(
+            "SELECT r.district, date_part('year', r.birth_date), count(DISTINCT r.citizen_id) {group}"
+        ),
+        2,
+        1,
+    );
+    assert!(
+        got.is_subset(&want),
+        "only groups with k persons are released"
+    );
+    assert!(r.suppression.threshold as usize == total - want.len());
+    assert!(rows.iter().all(|row| row[2].parse::<i64>().unwrap() >= K));
+}

@@ -64,7 +64,9 @@ pub fn is_hidden(name: &str) -> bool {
 #[derive(Clone, Debug)]
 struct Unit {
     id: usize,
-    dataset: Arc<str>,
+    /// The datasets whose units this column counts: more than one after an inner equi-join of
+    /// two unit columns, where both hold the same value on every row.
+    datasets: Vec<Arc<str>>,
     col: Column,
     /// One row per unit and no join below: COUNT is the distinct count.
     unique: bool,
@@ -150,9 +152,25 @@ impl Rewriter<'_> {
                         ..u
                     });
                 }
-                if let Some(h) = &hidden {
-                    for name in h.names() {
-                        exprs.push(Expr::Column(find(input.schema(), name)?));
+                let mut hidden = hidden;
+                if let Some(h) = &mut hidden {
+                    // A helper that is one of the query's own columns goes on under a hidden
+                    // name, so that it neither clashes with nor is dropped as a visible column.
+                    let names = h.units.iter_mut().chain(
+                        h.dominance
+                            .iter_mut()
+                            .flat_map(|d| [&mut d.total, &mut d.top]),
+                    );
+                    for name in names {
+                        let c = Expr::Column(find(input.schema(), name)?);
+                        if is_hidden(name) {
+                            exprs.push(c);
+                        } else {
+                            self.next_id += 1;
+                            let alias = format!("{PREFIX}r{}", self.next_id);
+                            exprs.push(c.alias(&alias));
+                            *name = alias;
+                        }
                     }
                 }
                 let plan = LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input))?);
@@ -218,10 +236,13 @@ impl Rewriter<'_> {
                     JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => ru,
                     _ => lu.into_iter().chain(ru).collect(),
                 };
-                let units = units
+                let mut units: Vec<Unit> = units
                     .into_iter()
                     .map(|u| Unit { unique: false, ..u })
                     .collect();
+                if j.join_type == JoinType::Inner {
+                    merge_equal_units(&mut units, j);
+                }
                 Ok((plan, units, None))
             }
             LogicalPlan::Union(u) => self.union(u),
@@ -264,7 +285,7 @@ impl Rewriter<'_> {
         }
         let unit = Unit {
             id: self.id(),
-            dataset: Arc::from(table),
+            datasets: vec![Arc::from(table)],
             col: Column::new(Some(scan.table_name.clone()), ds.privacy_unit.clone()),
             unique: ds.unit_unique_per_row,
         };
@@ -372,8 +393,18 @@ impl Rewriter<'_> {
             } else {
                 count_distinct(c)
             };
-            aggr_expr.push(e.alias(&name));
-            hidden.units.push(name);
+            // The query's own identical COUNT(DISTINCT unit) serves, rather than a second one.
+            let group_width = a.schema.fields().len() - a.aggr_expr.len();
+            let own = a.aggr_expr.iter().position(|x| x == &e);
+            match own {
+                Some(i) => hidden
+                    .units
+                    .push(a.schema.field(group_width + i).name().clone()),
+                None => {
+                    aggr_expr.push(e.alias(&name));
+                    hidden.units.push(name);
+                }
+            }
         }
         if release {
             self.dominance(a, &input, &units, &mut aggr_expr, &mut hidden)?;
@@ -445,7 +476,7 @@ impl Rewriter<'_> {
                 continue;
             };
             // Contributions are per unit of the dataset that owns the sensitive column.
-            let Some(unit) = units.iter().find(|u| u.dataset == first.dataset) else {
+            let Some(unit) = units.iter().find(|u| u.datasets.contains(&first.dataset)) else {
                 continue;
             };
             let value = cast(self.subqueries(arg)?, DataType::Float64);
@@ -512,6 +543,41 @@ impl Rewriter<'_> {
                 Ok(Transformed::yes(e))
             })
             .map(|t| t.data)
+    }
+}
+
+/// After an inner join on `a.unit = b.unit`, both unit columns hold the same value on every
+/// output row: one distinct count serves both datasets (a join of residents and their insurance
+/// records counts each person once, not twice).
+fn merge_equal_units(units: &mut Vec<Unit>, j: &datafusion::logical_expr::Join) {
+    let mut pairs: Vec<(Column, Column)> = Vec::new();
+    let mut add = |l: &Expr, r: &Expr| {
+        if let (Expr::Column(a), Expr::Column(b)) = (l, r) {
+            pairs.push((a.clone(), b.clone()));
+        }
+    };
+    for (l, r) in &j.on {
+        add(l, r);
+    }
+    if let Some(f) = &j.filter {
+        for c in datafusion::logical_expr::utils::split_conjunction(f) {
+            if let Expr::BinaryExpr(b) = c
+                && b.op == datafusion::logical_expr::Operator::Eq
+            {
+                add(&b.left, &b.right);
+            }
+        }
+    }
+    for (a, b) in pairs {
+        let ia = units.iter().position(|u| u.col == a);
+        let ib = units.iter().position(|u| u.col == b);
+        if let (Some(ia), Some(ib)) = (ia, ib)
+            && ia != ib
+        {
+            let gone = units.remove(ib);
+            let keep = if ib < ia { ia - 1 } else { ia };
+            units[keep].datasets.extend(gone.datasets);
+        }
     }
 }
 
