@@ -82,9 +82,34 @@ impl Accumulator for Top2 {
     }
 }
 
+/// A fast, non-cryptographic hasher for the per-unit map (the FxHash mix). The keys are privacy
+/// units from the data zone, never attacker-chosen, so a keyed hasher buys nothing here and
+/// SipHash would dominate the cost of the aggregate.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 #[derive(Debug, Default)]
 struct Top2ByUnit {
-    sums: HashMap<Box<str>, f64>,
+    sums: HashMap<Box<str>, f64, FxBuild>,
     key_bytes: usize,
 }
 
