@@ -149,7 +149,7 @@ pub fn run() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let code = classify(&e);
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e}");
             code
         }
     };

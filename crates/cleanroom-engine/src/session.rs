@@ -203,7 +203,7 @@ impl JobSession {
                 return Err(one(
                     RuleId::StmtSingleSelect,
                     "query",
-                    format!("the query does not parse: {}", mask_values(&e.to_string())),
+                    format!("the query does not parse: {}", parser_message(&e)),
                     Some("submit one SELECT statement"),
                 ));
             }
@@ -339,6 +339,17 @@ pub(crate) fn verify_statement(plan: &LogicalPlan) -> Result<(), Decision> {
                 Some("submit one SELECT statement"),
             )
         })
+}
+
+/// The parser's own words without the quoting around them, then masked: the message names the
+/// offending token, which may be a literal.
+fn parser_message(e: &datafusion::error::DataFusionError) -> String {
+    let text = e.to_string();
+    let inner = text
+        .strip_prefix("SQL error: ParserError(\"")
+        .and_then(|t| t.strip_suffix("\")"))
+        .unwrap_or(&text);
+    mask_values(inner)
 }
 
 fn statement_kind(stmt: &DfStatement) -> String {
