@@ -149,6 +149,7 @@ pub struct Engine {
     policies: Arc<Policies>,
     config: EngineConfig,
     echo: Mutex<HashMap<String, Arc<EchoFilter>>>,
+    tables: session::TableCache,
 }
 
 impl Engine {
@@ -157,6 +158,7 @@ impl Engine {
             policies: Arc::new(policies),
             config,
             echo: Mutex::new(HashMap::new()),
+            tables: session::TableCache::default(),
         }
     }
 
@@ -256,7 +258,7 @@ impl Engine {
             return Ok(blocked_stage(d, rules.k, &policies.version));
         }
         let ctx = GuardContext::new(datasets.iter().map(|d| (*d).clone()), rules);
-        let session = session::JobSession::new(&ctx, &self.config, with_data).await?;
+        let session = session::JobSession::new(&self.tables, &ctx, &self.config, with_data).await?;
 
         let stmt = match session.parse(&req.sql) {
             Ok(s) => s,

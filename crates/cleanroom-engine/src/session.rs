@@ -111,6 +111,7 @@ pub fn base_config(limits: &SessionLimits) -> SessionConfig {
 
 impl JobSession {
     pub(crate) async fn new(
+        tables: &TableCache,
         ctx: &GuardContext,
         cfg: &EngineConfig,
         with_data: bool,
@@ -153,14 +154,7 @@ impl JobSession {
         let mut licensed = Vec::new();
         for ds in ctx.datasets() {
             if with_data {
-                let path = cfg.data_dir.join(format!("{}.parquet", ds.id));
-                let table = listing_table(&sctx, &path).await.map_err(|e| match e {
-                    Error::Data(_) => Error::Data(format!(
-                        "dataset `{}` is not available in the data zone",
-                        ds.id
-                    )),
-                    e => e,
-                })?;
+                let table = tables.table(&cfg.data_dir, &ds.id).await?;
                 sctx.register_table(ds.id.as_str(), table)
                     .map_err(|e| internal(scrub_error(&e)))?;
             } else {
@@ -398,6 +392,39 @@ pub(crate) async fn listing_table(ctx: &SessionContext, path: &Path) -> Result<A
     Ok(Arc::new(
         ListingTable::try_new(config).map_err(|e| Error::Data(scrub_error(&e)))?,
     ))
+}
+
+/// The data zone's table providers, built once per dataset file version: inferring a Parquet
+/// schema reads the file's footer, which is not worth doing again for every job.
+#[derive(Default)]
+pub(crate) struct TableCache(
+    std::sync::Mutex<std::collections::HashMap<String, Arc<ListingTable>>>,
+);
+
+impl TableCache {
+    async fn table(&self, data_dir: &Path, id: &str) -> Result<Arc<ListingTable>> {
+        let path = data_dir.join(format!("{id}.parquet"));
+        let unavailable =
+            || Error::Data(format!("dataset `{id}` is not available in the data zone"));
+        let meta = std::fs::metadata(&path).map_err(|_| unavailable())?;
+        let key = format!(
+            "{}|{}|{:?}",
+            path.display(),
+            meta.len(),
+            meta.modified().ok()
+        );
+        if let Some(t) = self.0.lock().map_err(internal)?.get(&key) {
+            return Ok(t.clone());
+        }
+        let table = listing_table(&SessionContext::new(), &path)
+            .await
+            .map_err(|e| match e {
+                Error::Data(_) => unavailable(),
+                e => e,
+            })?;
+        self.0.lock().map_err(internal)?.insert(key, table.clone());
+        Ok(table)
+    }
 }
 
 /// Reads every identifier column of a dataset once and fills an echo filter.
