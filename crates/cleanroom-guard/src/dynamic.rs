@@ -68,12 +68,12 @@ pub fn check(
             }
         }
         for d in &rw.hidden.dominance {
-            let total = column(&batch, &d.total)?.as_primitive::<Float64Type>();
             let top = column(&batch, &d.top)?.as_struct();
             let top1 = top.column(0).as_primitive::<Float64Type>();
             let top2 = top.column(1).as_primitive::<Float64Type>();
+            let total = top.column(2).as_primitive::<Float64Type>();
             for (i, slot) in keep.iter_mut().enumerate() {
-                if !*slot || total.is_null(i) {
+                if !*slot || top.is_null(i) {
                     continue;
                 }
                 let (t, a, b) = (total.value(i), top1.value(i), top2.value(i));

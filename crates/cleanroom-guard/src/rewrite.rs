@@ -15,7 +15,7 @@ use cleanroom_policy::ColumnClass;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema, Result, ScalarValue, plan_datafusion_err};
-use datafusion::functions_aggregate::expr_fn::{count, count_distinct, sum};
+use datafusion::functions_aggregate::expr_fn::{count, count_distinct};
 use datafusion::logical_expr::{
     Aggregate, Distinct, Expr, FetchType, JoinType, LogicalPlan, Projection, SkipType,
     SubqueryAlias, TableScan, TableScanBuilder, Union, cast, lit,
@@ -38,9 +38,8 @@ pub struct Hidden {
 pub struct DominanceCols {
     /// The aggregate's output column, for reports.
     pub target: String,
-    /// SUM of the values (Float64).
-    pub total: String,
-    /// `{top1, top2}` of contributions per unit (struct of Float64).
+    /// `{top1, top2, total}`: the two largest contributions per unit and the total (struct of
+    /// Float64, see [`udaf::top2_type`]).
     pub top: String,
 }
 
@@ -156,11 +155,10 @@ impl Rewriter<'_> {
                 if let Some(h) = &mut hidden {
                     // A helper that is one of the query's own columns goes on under a hidden
                     // name, so that it neither clashes with nor is dropped as a visible column.
-                    let names = h.units.iter_mut().chain(
-                        h.dominance
-                            .iter_mut()
-                            .flat_map(|d| [&mut d.total, &mut d.top]),
-                    );
+                    let names = h
+                        .units
+                        .iter_mut()
+                        .chain(h.dominance.iter_mut().map(|d| &mut d.top));
                     for name in names {
                         let c = Expr::Column(find(input.schema(), name)?);
                         if is_hidden(name) {
@@ -390,19 +388,24 @@ impl Rewriter<'_> {
             let c = Expr::Column(u.col.clone());
             // Unique per row (a declared key, non-null) and nothing fans rows out: the number of
             // rows is the number of units, and COUNT(*) does not even read the unit column.
-            let e = if u.unique {
+            // Otherwise the query's own COUNT(DISTINCT unit) serves, if it has one; failing both,
+            // a distinct count that stops at k, which is all the threshold asks.
+            let own = if u.unique {
                 count(lit(1i64))
             } else {
-                count_distinct(c)
+                count_distinct(c.clone())
             };
-            // The query's own identical COUNT(DISTINCT unit) serves, rather than a second one.
             let group_width = a.schema.fields().len() - a.aggr_expr.len();
-            let own = a.aggr_expr.iter().position(|x| x == &e);
-            match own {
+            match a.aggr_expr.iter().position(|x| x == &own) {
                 Some(i) => hidden
                     .units
                     .push(a.schema.field(group_width + i).name().clone()),
                 None => {
+                    let e = if u.unique {
+                        own
+                    } else {
+                        Arc::new(udaf::units_udaf(self.ctx.rules.k)).call(vec![c])
+                    };
                     aggr_expr.push(e.alias(&name));
                     hidden.units.push(name);
                 }
@@ -483,20 +486,16 @@ impl Rewriter<'_> {
             };
             let value = cast(self.subqueries(arg)?, DataType::Float64);
             let n = self.id();
-            let total = format!("{PREFIX}t{n}");
             let top = format!("{PREFIX}d{n}");
-            aggr_expr.push(sum(value.clone()).alias(&total));
             let top_expr = if unit.unique {
                 Arc::new(udaf::top2_udaf()).call(vec![value])
             } else {
-                Arc::new(udaf::top2_by_unit_udaf()).call(vec![
-                    cast(Expr::Column(unit.col.clone()), DataType::Utf8View),
-                    value,
-                ])
+                Arc::new(udaf::top2_by_unit_udaf())
+                    .call(vec![Expr::Column(unit.col.clone()), value])
             };
             aggr_expr.push(top_expr.alias(&top));
             let target = names.get(group_width + i).cloned().unwrap_or_default();
-            hidden.dominance.push(DominanceCols { target, total, top });
+            hidden.dominance.push(DominanceCols { target, top });
         }
         let _ = input;
         Ok(())
@@ -588,6 +587,6 @@ impl Hidden {
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.units
             .iter()
-            .chain(self.dominance.iter().flat_map(|d| [&d.total, &d.top]))
+            .chain(self.dominance.iter().map(|d| &d.top))
     }
 }
