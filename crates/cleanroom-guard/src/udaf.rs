@@ -1,7 +1,8 @@
 //! Hidden aggregates the rewrite adds:
 //!
 //! - `__cr_top2(value)`: the two largest contributions to a cell and its total, where each row
-//!   is its own privacy unit (`dominance.nk`, `dominance.p_ratio`);
+//!   is its own privacy unit (`dominance.nk`, `dominance.p_ratio`); a contribution is a
+//!   magnitude `|v|`, so that a large negative value dominates like a large positive one;
 //! - `__cr_top2_by_unit(unit, value)`: the same where a unit may own several rows, so a
 //!   contribution is the sum of the unit's rows;
 //! - `__cr_units(unit)`, made for one threshold k: the number of distinct units in a group,
@@ -96,7 +97,7 @@ impl Hidden {
     fn groups(&self) -> Box<dyn GroupsAccumulator + Sync> {
         match self.kind {
             Kind::Top2 => Box::<Top2Groups>::default(),
-            Kind::Top2ByUnit => Box::new(ByUnit::<UnitSums>::new(0)),
+            Kind::Top2ByUnit => Box::new(ByUnit::<Contributions>::new(0)),
             Kind::Units(k) => Box::new(ByUnit::<Capped>::new(k as usize)),
         }
     }
@@ -146,6 +147,7 @@ impl AggregateUDFImpl for Hidden {
             Kind::Top2ByUnit => vec![
                 field("units", list_of(DataType::UInt64)),
                 field("sums", list_of(DataType::Float64)),
+                field("buckets", list_of(DataType::Float64)),
             ],
             Kind::Units(_) => vec![field("units", list_of(DataType::UInt64))],
         })
@@ -248,7 +250,7 @@ impl GroupsAccumulator for Top2Groups {
             if v.is_valid(i) && selected(opt_filter, i) {
                 let g = group_of(group_indices, i)?;
                 if let Some(c) = self.cells.get_mut(g) {
-                    c.push(v.value(i));
+                    c.push(v.value(i).abs());
                 }
             }
         }
@@ -274,7 +276,7 @@ impl GroupsAccumulator for Top2Groups {
             .map(|i| {
                 let mut c = Top2::default();
                 if v.is_valid(i) && selected(opt_filter, i) {
-                    c.push(v.value(i));
+                    c.push(v.value(i).abs());
                 }
                 c
             })
@@ -368,41 +370,110 @@ trait PerUnit: Default + Send + Sync + 'static {
     const NAME: &'static str;
     /// Whether a value comes with each unit (argument 2, and a second list in the state).
     const VALUED: bool;
-    /// Adds a unit's value; returns true if the unit is new to the group.
-    fn add(&mut self, unit: u64, v: f64, k: usize) -> bool;
+    /// Adds a unit's value.
+    fn add(&mut self, unit: u64, v: f64, k: usize);
+    /// Merges a partial state's sketch (valued only).
+    fn add_buckets(&mut self, _buckets: &[f64]) {}
+    /// Memory held, in bytes.
+    fn bytes(&self) -> usize;
+    /// Units held exactly.
     fn len(&self) -> usize;
     fn units(&self) -> impl Iterator<Item = u64>;
     fn values(&self) -> impl Iterator<Item = f64>;
+    /// The sketch, empty while the group is exact.
+    fn buckets(&self) -> &[f64] {
+        &[]
+    }
     fn evaluate(groups: &[Self]) -> ArrayRef;
 }
 
-/// Contributions per unit, for the dominance rules.
-impl PerUnit for UnitSums {
+/// Units a group tracks exactly before it switches to a [`SKETCH`]-bucket sketch.
+const EXACT_UNITS: usize = 4096;
+/// Buckets of the sketch (a power of two).
+const SKETCH: usize = 4096;
+
+/// Contributions per unit, for the dominance rules: the magnitude `|v|` of every row added to
+/// its unit, so that a large negative contribution dominates like a large positive one and the
+/// total is the sum of the contributions.
+///
+/// Exact up to [`EXACT_UNITS`] units per group. A larger group adds each unit's contribution to
+/// one of [`SKETCH`] buckets chosen by its hash instead: a bucket holds at least the contribution
+/// of every unit in it, so the two largest buckets bound the two largest contributions from
+/// above and the rules, fed those bounds, can only suppress more. In a group that large a cell
+/// is dominated only if a few units hold most of it, which the buckets show as clearly as the
+/// units would.
+#[derive(Debug, Default)]
+struct Contributions {
+    exact: UnitSums,
+    buckets: Vec<f64>,
+}
+
+impl Contributions {
+    fn bucket(&mut self, unit: u64, c: f64) {
+        if let Some(b) = self.buckets.get_mut(unit as usize & (SKETCH - 1)) {
+            *b += c;
+        }
+    }
+
+    fn top2(&self) -> Top2 {
+        let mut t = Top2::default();
+        self.exact
+            .values()
+            .chain(self.buckets.iter())
+            .for_each(|v| t.push(*v));
+        t
+    }
+}
+
+impl PerUnit for Contributions {
     const NAME: &'static str = TOP2_BY_UNIT;
     const VALUED: bool = true;
-    fn add(&mut self, unit: u64, v: f64, _k: usize) -> bool {
-        let before = HashMap::len(self);
-        *self.entry(unit).or_insert(0.0) += v;
-        HashMap::len(self) > before
+    fn add(&mut self, unit: u64, v: f64, _k: usize) {
+        let c = v.abs();
+        if !self.buckets.is_empty() {
+            self.bucket(unit, c);
+            return;
+        }
+        *self.exact.entry(unit).or_insert(0.0) += c;
+        if self.exact.len() > EXACT_UNITS {
+            self.buckets = vec![0.0; SKETCH];
+            for (u, c) in std::mem::take(&mut self.exact) {
+                self.bucket(u, c);
+            }
+        }
+    }
+    fn add_buckets(&mut self, buckets: &[f64]) {
+        if buckets.is_empty() {
+            return;
+        }
+        if self.buckets.is_empty() {
+            self.buckets = vec![0.0; SKETCH];
+            for (u, c) in std::mem::take(&mut self.exact) {
+                self.bucket(u, c);
+            }
+        }
+        self.buckets
+            .iter_mut()
+            .zip(buckets)
+            .for_each(|(b, c)| *b += c);
+    }
+    fn bytes(&self) -> usize {
+        self.exact.capacity() * (size_of::<(u64, f64)>() + 1) + self.buckets.capacity() * 8
     }
     fn len(&self) -> usize {
-        HashMap::len(self)
+        self.exact.len()
     }
     fn units(&self) -> impl Iterator<Item = u64> {
-        self.keys().copied()
+        self.exact.keys().copied()
     }
     fn values(&self) -> impl Iterator<Item = f64> {
-        HashMap::values(self).copied()
+        self.exact.values().copied()
+    }
+    fn buckets(&self) -> &[f64] {
+        &self.buckets
     }
     fn evaluate(groups: &[Self]) -> ArrayRef {
-        let cells: Vec<Top2> = groups
-            .iter()
-            .map(|m| {
-                let mut c = Top2::default();
-                HashMap::values(m).for_each(|v| c.push(*v));
-                c
-            })
-            .collect();
+        let cells: Vec<Top2> = groups.iter().map(Contributions::top2).collect();
         top2_array(&cells)
     }
 }
@@ -414,12 +485,13 @@ struct Capped(Vec<u64>);
 impl PerUnit for Capped {
     const NAME: &'static str = UNITS;
     const VALUED: bool = false;
-    fn add(&mut self, unit: u64, _v: f64, k: usize) -> bool {
-        let new = self.0.len() < k && !self.0.contains(&unit);
-        if new {
+    fn add(&mut self, unit: u64, _v: f64, k: usize) {
+        if self.0.len() < k && !self.0.contains(&unit) {
             self.0.push(unit);
         }
-        new
+    }
+    fn bytes(&self) -> usize {
+        self.0.capacity() * size_of::<u64>()
     }
     fn len(&self) -> usize {
         self.0.len()
@@ -447,8 +519,8 @@ struct ByUnit<S> {
     groups: Vec<S>,
     /// Most units per group (`__cr_units` only).
     k: usize,
-    /// Units held over all groups, for [`GroupsAccumulator::size`].
-    entries: usize,
+    /// Memory held by all groups, for [`GroupsAccumulator::size`].
+    bytes: usize,
     hashes: Vec<u64>,
 }
 
@@ -457,22 +529,31 @@ impl<S: PerUnit> ByUnit<S> {
         ByUnit {
             groups: Vec::new(),
             k,
-            entries: 0,
+            bytes: 0,
             hashes: Vec::new(),
         }
     }
 
     fn add(&mut self, g: usize, unit: u64, v: f64) {
-        if let Some(s) = self.groups.get_mut(g)
-            && s.add(unit, v, self.k)
-        {
-            self.entries += 1;
+        if let Some(s) = self.groups.get_mut(g) {
+            let before = s.bytes();
+            s.add(unit, v, self.k);
+            self.bytes = (self.bytes + s.bytes()).saturating_sub(before);
+        }
+    }
+
+    fn add_buckets(&mut self, g: usize, buckets: &[f64]) {
+        if let Some(s) = self.groups.get_mut(g) {
+            let before = s.bytes();
+            s.add_buckets(buckets);
+            self.bytes = (self.bytes + s.bytes()).saturating_sub(before);
         }
     }
 
     fn take(&mut self, emit_to: EmitTo) -> Vec<S> {
         let taken = emit_to.take_needed(&mut self.groups);
-        self.entries -= taken.iter().map(PerUnit::len).sum::<usize>();
+        let freed: usize = taken.iter().map(PerUnit::bytes).sum();
+        self.bytes = self.bytes.saturating_sub(freed);
         taken
     }
 
@@ -511,6 +592,14 @@ impl<S: PerUnit> ByUnit<S> {
         if S::VALUED {
             let values: Float64Array = groups.iter().flat_map(PerUnit::values).collect();
             out.push(list_array(lens(), values)?);
+            let buckets: Float64Array = groups
+                .iter()
+                .flat_map(|g| g.buckets().iter().copied())
+                .collect();
+            out.push(list_array(
+                groups.iter().map(|g| g.buckets().len()),
+                buckets,
+            )?);
         }
         Ok(out)
     }
@@ -569,13 +658,25 @@ impl<S: PerUnit> GroupsAccumulator for ByUnit<S> {
     ) -> Result<()> {
         self.groups.resize_with(total_num_groups, S::default);
         let (offsets, units) = list_parts::<UInt64Type>(arg(values, 0, S::NAME)?, S::NAME)?;
-        let sums = if S::VALUED {
-            list_parts::<Float64Type>(arg(values, 1, S::NAME)?, S::NAME)?.1
+        let (sums, sketch) = if S::VALUED {
+            let sums = list_parts::<Float64Type>(arg(values, 1, S::NAME)?, S::NAME)?.1;
+            (
+                sums,
+                Some(list_parts::<Float64Type>(
+                    arg(values, 2, S::NAME)?,
+                    S::NAME,
+                )?),
+            )
         } else {
-            &[]
+            (&[][..], None)
         };
         for i in 0..offsets.len().saturating_sub(1) {
             let g = group_of(group_indices, i)?;
+            if let Some((b_offsets, buckets)) = sketch
+                && let Some(b) = buckets.get(range(b_offsets, i))
+            {
+                self.add_buckets(g, b);
+            }
             for j in range(offsets, i) {
                 if let Some(u) = units.get(j) {
                     self.add(g, *u, sums.get(j).copied().unwrap_or(0.0));
@@ -587,7 +688,7 @@ impl<S: PerUnit> GroupsAccumulator for ByUnit<S> {
 
     fn size(&self) -> usize {
         self.groups.capacity() * size_of::<S>()
-            + self.entries * (size_of::<(u64, f64)>() + 8)
+            + self.bytes
             + self.hashes.capacity() * size_of::<u64>()
     }
 }
@@ -747,6 +848,71 @@ mod tests {
         acc.update_batch(&[u], &[0, 1, 1, 2], None, 3).unwrap();
         assert_eq!(counts(&acc.evaluate(EmitTo::First(1)).unwrap()), vec![1]);
         assert_eq!(counts(&acc.evaluate(EmitTo::All).unwrap()), vec![2, 1]);
+    }
+
+    /// One unit holding 60 % of a group, among more units than a group tracks exactly.
+    fn big_group(others: usize) -> (ArrayRef, ArrayRef) {
+        let names: Vec<String> = (0..others).map(|i| format!("u{i}")).collect();
+        let mut units: Vec<Option<&str>> = names.iter().map(|n| Some(n.as_str())).collect();
+        let mut values = vec![Some(1.0); others];
+        units.push(Some("giant"));
+        values.push(Some(others as f64 * 1.5));
+        (strings(&units), floats(&values))
+    }
+
+    #[test]
+    fn a_large_group_bounds_contributions_from_above() {
+        let others = EXACT_UNITS * 3;
+        let (units, values) = big_group(others);
+        let mut acc = Hidden::new(Kind::Top2ByUnit).groups();
+        acc.update_batch(&[units, values], &vec![0; others + 1], None, 1)
+            .unwrap();
+        let (a, b, t) = top2_rows(&acc.evaluate(EmitTo::All).unwrap())[0];
+        let giant = others as f64 * 1.5;
+        assert_eq!(t, giant + others as f64);
+        // Upper bounds, and tight: a bucket holds about others / SKETCH units of 1.0 each.
+        assert!((giant..=giant + 20.0).contains(&a), "{a}");
+        assert!((1.0..=20.0).contains(&b), "{b}");
+    }
+
+    #[test]
+    fn exact_and_sketched_partial_states_merge() {
+        let others = EXACT_UNITS + 100;
+        let (units, values) = big_group(others);
+        let n = others + 1;
+        // Partition 1 sees every unit (and sketches); partition 2 two rows (and stays exact),
+        // one of them the giant's negative value.
+        let partials = || {
+            let mut p1 = Hidden::new(Kind::Top2ByUnit).groups();
+            p1.update_batch(&[units.clone(), values.clone()], &vec![0; n], None, 1)
+                .unwrap();
+            let mut p2 = Hidden::new(Kind::Top2ByUnit).groups();
+            let (u2, v2) = (
+                strings(&[Some("giant"), Some("u0")]),
+                floats(&[Some(-10.0), Some(2.0)]),
+            );
+            p2.update_batch(&[u2, v2], &[0, 0], None, 1).unwrap();
+            (
+                p1.state(EmitTo::All).unwrap(),
+                p2.state(EmitTo::All).unwrap(),
+            )
+        };
+        let (s1, s2) = partials();
+        assert_eq!(s1[2].as_list::<i32>().value(0).len(), SKETCH);
+        assert_eq!(s2[2].as_list::<i32>().value(0).len(), 0);
+        for sketched_first in [true, false] {
+            let (s1, s2) = partials();
+            let mut fin = Hidden::new(Kind::Top2ByUnit).groups();
+            let order = if sketched_first { [s1, s2] } else { [s2, s1] };
+            for st in order {
+                fin.merge_batch(&st, &[0], 1).unwrap();
+            }
+            let (a, _, t) = top2_rows(&fin.evaluate(EmitTo::All).unwrap())[0];
+            // Magnitudes: the giant's -10 adds to its contribution.
+            let giant = others as f64 * 1.5 + 10.0;
+            assert_eq!(t, giant + others as f64 + 2.0);
+            assert!((giant..=giant + 20.0).contains(&a), "{a}");
+        }
     }
 
     #[test]
