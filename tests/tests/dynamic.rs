@@ -400,3 +400,16 @@ fn the_querys_own_distinct_count_serves_as_the_threshold_count() {
     assert!(r.suppression.threshold as usize == total - want.len());
     assert!(rows.iter().all(|row| row[2].parse::<i64>().unwrap() >= K));
 }
+
+#[test]
+fn one_jobs_tables_never_reach_the_next_jobs_session() {
+    // Every job starts from one shared session template; the tables a licence brings must stay
+    // in that job's own catalog.
+    let engine = engine_with(tmp(), &policies_dir());
+    let sql = "SELECT district, count(*) AS n FROM residents GROUP BY district";
+    assert!(run(&engine, ELDER, sql).is_allowed());
+    let r = run(&engine, BIZ, sql);
+    assert_eq!(rules(&r), vec![RuleId::ScopeTable]);
+    assert!(r.batches.is_empty());
+    assert!(run(&engine, ELDER, sql).is_allowed());
+}

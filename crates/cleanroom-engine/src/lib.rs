@@ -150,12 +150,14 @@ pub struct Engine {
     config: EngineConfig,
     echo: Mutex<HashMap<String, Arc<EchoFilter>>>,
     tables: session::TableCache,
+    template: session::Template,
 }
 
 impl Engine {
     pub fn new(policies: Policies, config: EngineConfig) -> Self {
         Engine {
             policies: Arc::new(policies),
+            template: session::Template::new(&config.limits),
             config,
             echo: Mutex::new(HashMap::new()),
             tables: session::TableCache::default(),
@@ -258,7 +260,9 @@ impl Engine {
             return Ok(blocked_stage(d, rules.k, &policies.version));
         }
         let ctx = GuardContext::new(datasets.iter().map(|d| (*d).clone()), rules);
-        let session = session::JobSession::new(&self.tables, &ctx, &self.config, with_data).await?;
+        let session =
+            session::JobSession::new(&self.template, &self.tables, &ctx, &self.config, with_data)
+                .await?;
 
         let stmt = match session.parse(&req.sql) {
             Ok(s) => s,
