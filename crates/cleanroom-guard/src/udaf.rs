@@ -415,6 +415,16 @@ impl Contributions {
         }
     }
 
+    /// Moves the exact contributions into the buckets (once).
+    fn start_sketch(&mut self) {
+        if self.buckets.is_empty() {
+            self.buckets = vec![0.0; SKETCH];
+            for (u, c) in std::mem::take(&mut self.exact) {
+                self.bucket(u, c);
+            }
+        }
+    }
+
     fn top2(&self) -> Top2 {
         let mut t = Top2::default();
         self.exact
@@ -436,22 +446,14 @@ impl PerUnit for Contributions {
         }
         *self.exact.entry(unit).or_insert(0.0) += c;
         if self.exact.len() > EXACT_UNITS {
-            self.buckets = vec![0.0; SKETCH];
-            for (u, c) in std::mem::take(&mut self.exact) {
-                self.bucket(u, c);
-            }
+            self.start_sketch();
         }
     }
     fn add_buckets(&mut self, buckets: &[f64]) {
         if buckets.is_empty() {
             return;
         }
-        if self.buckets.is_empty() {
-            self.buckets = vec![0.0; SKETCH];
-            for (u, c) in std::mem::take(&mut self.exact) {
-                self.bucket(u, c);
-            }
-        }
+        self.start_sketch();
         self.buckets
             .iter_mut()
             .zip(buckets)
@@ -534,20 +536,17 @@ impl<S: PerUnit> ByUnit<S> {
         }
     }
 
-    fn add(&mut self, g: usize, unit: u64, v: f64) {
+    /// Changes group `g` and keeps the memory count up to date.
+    fn update(&mut self, g: usize, f: impl FnOnce(&mut S, usize)) {
         if let Some(s) = self.groups.get_mut(g) {
             let before = s.bytes();
-            s.add(unit, v, self.k);
+            f(s, self.k);
             self.bytes = (self.bytes + s.bytes()).saturating_sub(before);
         }
     }
 
-    fn add_buckets(&mut self, g: usize, buckets: &[f64]) {
-        if let Some(s) = self.groups.get_mut(g) {
-            let before = s.bytes();
-            s.add_buckets(buckets);
-            self.bytes = (self.bytes + s.bytes()).saturating_sub(before);
-        }
+    fn add(&mut self, g: usize, unit: u64, v: f64) {
+        self.update(g, |s, k| s.add(unit, v, k));
     }
 
     fn take(&mut self, emit_to: EmitTo) -> Vec<S> {
@@ -675,7 +674,7 @@ impl<S: PerUnit> GroupsAccumulator for ByUnit<S> {
             if let Some((b_offsets, buckets)) = sketch
                 && let Some(b) = buckets.get(range(b_offsets, i))
             {
-                self.add_buckets(g, b);
+                self.update(g, |s, _| s.add_buckets(b));
             }
             for j in range(offsets, i) {
                 if let Some(u) = units.get(j) {
