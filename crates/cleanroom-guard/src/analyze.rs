@@ -122,6 +122,24 @@ pub struct Analysis {
 
 /// Analyses a plan as written and decides.
 pub fn analyze(plan: &LogicalPlan, ctx: &GuardContext) -> Analysis {
+    analyze_with(plan, ctx, Mode::Release)
+}
+
+/// Analyses the input query of a WASM job: rows go to a component, not to a person, so they may
+/// be row-level, but every column must derive only from columns with an `aggregate`, `group_by`
+/// or `output` use, and never from an identifier. Every other rule (tables, plan nodes,
+/// functions, filters, joins) is the same as for a released query.
+pub fn analyze_input(plan: &LogicalPlan, ctx: &GuardContext) -> Analysis {
+    analyze_with(plan, ctx, Mode::Input)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Release,
+    Input,
+}
+
+fn analyze_with(plan: &LogicalPlan, ctx: &GuardContext, mode: Mode) -> Analysis {
     let mut w = Walker {
         ctx,
         decision: Decision::default(),
@@ -137,7 +155,10 @@ pub fn analyze(plan: &LogicalPlan, ctx: &GuardContext) -> Analysis {
         .iter()
         .map(|f| crate::scrub::mask_values(f.name()))
         .collect();
-    w.check_output(&rel, &columns);
+    match mode {
+        Mode::Release => w.check_output(&rel, &columns),
+        Mode::Input => w.check_input(&rel, &columns),
+    }
     for (name, val) in columns.iter().zip(&rel.cols) {
         w.lineage.add_field(name, val);
     }
@@ -788,6 +809,39 @@ impl Walker<'_> {
                 Violation::new(RuleId::OutputRowLevel, "*", format!("the result has one row per record of {}; only aggregates over groups may be released", ds.join(", ")))
                     .with_suggestion("aggregate it: SELECT district, COUNT(*) FROM … GROUP BY district"),
             );
+        }
+    }
+
+    fn check_input(&mut self, rel: &Rel, columns: &[String]) {
+        for (name, v) in columns.iter().zip(&rel.cols) {
+            let target = crate::scrub::mask_values(name);
+            let sources = v.direct.keys().chain(&v.indirect);
+            let mut seen = BTreeSet::new();
+            for s in sources {
+                if !seen.insert(s.clone()) {
+                    continue;
+                }
+                let col = Self::col_name(s);
+                let uses = self.uses(s);
+                let reason = if self.is_identifier(s) {
+                    format!(
+                        "column `{target}` brings identifier `{col}` into the component; identifiers never enter guest code (the host keeps each row's privacy unit aside itself)"
+                    )
+                } else if ![Use::Aggregate, Use::GroupBy, Use::Output]
+                    .iter()
+                    .any(|u| uses.contains(*u))
+                {
+                    format!(
+                        "column `{target}` derives from `{col}`, whose uses allow neither aggregate, group_by nor output, so it may not enter the component"
+                    )
+                } else {
+                    continue;
+                };
+                self.violate(
+                    Violation::new(RuleId::ColumnUse, target.clone(), reason)
+                        .with_suggestion("select only columns the catalog allows to be aggregated, grouped by or output"),
+                );
+            }
         }
     }
 

@@ -26,7 +26,7 @@ pub mod udaf;
 
 use std::collections::BTreeMap;
 
-pub use analyze::{Analysis, analyze};
+pub use analyze::{Analysis, analyze, analyze_input};
 pub use cleanroom_policy::decision::{Decision, RuleId, Verdict, Violation};
 use cleanroom_policy::{Column, Dataset, DisclosureRules};
 pub use dynamic::{Checked, Suppression};
