@@ -1,5 +1,6 @@
 //! The dependency direction of DESIGN.md §2, checked over `cargo metadata`:
-//! policy → guard → engine → cli, demo → cli; heavy crates stay in their rooms.
+//! policy → guard → engine → cli, wasm → engine, demo → cli; heavy crates stay in their rooms
+//! (the WASM host knows Arrow, not DataFusion).
 
 #![allow(
     clippy::unwrap_used,
@@ -46,9 +47,11 @@ fn dependency_direction() {
         ("cleanroom-policy", &[][..]),
         ("cleanroom-demo", &["cleanroom-policy"][..]),
         ("cleanroom-guard", &["cleanroom-policy"][..]),
+        ("cleanroom-wasm", &[][..]),
+        ("cleanroom-components", &[][..]),
         (
             "cleanroom-engine",
-            &["cleanroom-policy", "cleanroom-guard"][..],
+            &["cleanroom-policy", "cleanroom-guard", "cleanroom-wasm"][..],
         ),
         (
             "cleanroom-cli",
@@ -57,6 +60,8 @@ fn dependency_direction() {
                 "cleanroom-demo",
                 "cleanroom-guard",
                 "cleanroom-engine",
+                "cleanroom-wasm",
+                "cleanroom-components",
             ][..],
         ),
     ]);
@@ -69,7 +74,7 @@ fn dependency_direction() {
         }
     }
     // Heavy crates stay in their rooms.
-    for light in ["cleanroom-policy", "cleanroom-demo"] {
+    for light in ["cleanroom-policy", "cleanroom-demo", "cleanroom-wasm"] {
         assert!(
             !deps[light].contains("datafusion"),
             "{light} must not depend on datafusion"

@@ -21,6 +21,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_INTERNAL: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
 pub const EXIT_BLOCKED: u8 = 3;
+/// A WASM job's component failed (fuel, deadline, a limit, a trap, a broken contract).
+pub const EXIT_COMPONENT: u8 = 4;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -171,6 +173,7 @@ fn classify(e: &anyhow::Error) -> u8 {
             }
             cleanroom_engine::Error::ResourcesExhausted(_)
             | cleanroom_engine::Error::Internal(_) => EXIT_INTERNAL,
+            cleanroom_engine::Error::Component(_) => EXIT_COMPONENT,
         };
     }
     if e.downcast_ref::<InvalidInput>().is_some() {

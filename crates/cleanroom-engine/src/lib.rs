@@ -10,6 +10,7 @@
 //! (after suppression and the output scans), and every error text is scrubbed of values.
 
 mod session;
+mod wasm;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use datafusion::logical_expr::LogicalPlan;
 use serde::Serialize;
 
 pub use session::{SessionLimits, base_config, catalog_schema};
+pub use wasm::{Aggregate, ComponentFailure, Manifest, WasmJob, WasmReport};
 
 /// Errors that stop a job before a decision exists. Policy decisions are not errors.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,10 @@ pub enum Error {
     /// Data files missing or unreadable.
     #[error("{0}")]
     Data(String),
+    /// A WASM job's component failed: out of fuel, past its deadline, over a limit, trapped,
+    /// or broke the contract.
+    #[error("{0}")]
+    Component(Box<ComponentFailure>),
     /// A bug or an environment failure.
     #[error("internal error: {0}")]
     Internal(String),

@@ -200,6 +200,23 @@ impl JobSession {
         })
     }
 
+    /// Registers batches the host produced (a WASM job's contributions) as a table of this
+    /// job, readable like a licensed dataset.
+    pub(crate) fn register_batches(
+        &mut self,
+        name: &str,
+        schema: Arc<Schema>,
+        batches: Vec<datafusion::arrow::array::RecordBatch>,
+    ) -> Result<()> {
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])
+            .map_err(|e| internal(scrub_error(&e)))?;
+        self.ctx
+            .register_table(name, Arc::new(table))
+            .map_err(|e| internal(scrub_error(&e)))?;
+        self.licensed.push(name.to_string());
+        Ok(())
+    }
+
     /// Parses exactly one SELECT statement.
     pub(crate) fn parse(&self, sql: &str) -> Result<DfStatement, Decision> {
         if sql.len() > self.sql_bytes_max {

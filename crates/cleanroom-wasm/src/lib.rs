@@ -264,27 +264,52 @@ impl Host {
     /// A fresh instance of `module` in a store of its own, with the random source seeded by
     /// `seed` so that a run can be replayed.
     pub fn instantiate(&self, module: &Module, seed: u64) -> Result<Instance, Failure> {
-        let state = State::new(&self.limits, seed);
+        self.instantiate_with(module, seed, self.limits.clone())
+    }
+
+    /// As [`Host::instantiate`], under a job's own limits. Each is capped by the host's, and
+    /// the stack size is the host's (it is a property of the engine).
+    pub fn instantiate_with(
+        &self,
+        module: &Module,
+        seed: u64,
+        limits: Limits,
+    ) -> Result<Instance, Failure> {
+        let limits = Limits {
+            fuel_per_call: limits.fuel_per_call.min(self.limits.fuel_per_call),
+            deadline: limits.deadline.min(self.limits.deadline),
+            memory_bytes: limits.memory_bytes.min(self.limits.memory_bytes),
+            table_elements: limits.table_elements.min(self.limits.table_elements),
+            instances: limits.instances.min(self.limits.instances),
+            max_stack: self.limits.max_stack,
+            max_output_bytes: limits.max_output_bytes.min(self.limits.max_output_bytes),
+            max_output_rows: limits.max_output_rows.min(self.limits.max_output_rows),
+            stdio_bytes: limits.stdio_bytes.min(self.limits.stdio_bytes),
+            max_component_bytes: self.limits.max_component_bytes,
+        };
+        let state = State::new(&limits, seed);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         store
-            .set_fuel(self.limits.fuel_per_call)
+            .set_fuel(limits.fuel_per_call)
             .map_err(|_| Failure::Host("cannot set fuel"))?;
-        store.set_epoch_deadline(ticks(self.limits.deadline));
+        store.set_epoch_deadline(ticks(limits.deadline));
         store.epoch_deadline_trap();
         let bindings = module
             .pre
             .instantiate(&mut store)
-            .map_err(|e| classify(e, &store, &self.limits))?;
+            .map_err(|e| classify(e, &store, &limits))?;
         let fuel_left = store.get_fuel().unwrap_or(0);
-        let mut instance = Instance {
+        let usage = Usage {
+            fuel: limits.fuel_per_call.saturating_sub(fuel_left),
+            ..Usage::default()
+        };
+        Ok(Instance {
             store,
             bindings,
-            limits: self.limits.clone(),
-            usage: Usage::default(),
-        };
-        instance.usage.fuel = self.limits.fuel_per_call.saturating_sub(fuel_left);
-        Ok(instance)
+            limits,
+            usage,
+        })
     }
 }
 

@@ -1,0 +1,228 @@
+//! WASM jobs end to end: real components (built from `sandbox/modules`), the real host, the
+//! guard on the input and on the host's aggregation, over the generated demo data.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use cleanroom_engine::{Engine, Error, Manifest, WasmJob, WasmReport};
+use cleanroom_guard::RuleId;
+use cleanroom_tests::{engine_with, policies_dir, root, rows_text, rt, today};
+use cleanroom_wasm::{Host, Limits};
+
+fn tmp() -> &'static Path {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+}
+
+fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| Host::new(Limits::default()).unwrap())
+}
+
+fn manifest(module: &str) -> Manifest {
+    let text =
+        std::fs::read_to_string(root().join("sandbox/modules").join(module).join("job.toml"))
+            .unwrap();
+    Manifest::parse(&text).unwrap()
+}
+
+fn run(engine: &Engine, component: &str, manifest: Manifest) -> Result<WasmReport, Error> {
+    let job = WasmJob {
+        manifest,
+        component: cleanroom_components::bytes(component).unwrap(),
+        today: today(),
+        seed: 1,
+    };
+    rt().block_on(engine.run_wasm(host(), &job))
+}
+
+fn rules(r: &WasmReport) -> Vec<RuleId> {
+    r.report.violations.iter().map(|v| v.rule).collect()
+}
+
+#[test]
+fn the_elderly_need_index_is_released_per_district_after_the_checks() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(&engine, "elderly-need", manifest("elderly-need")).unwrap();
+    assert!(r.report.is_allowed(), "{:?}", r.report.violations);
+    assert_eq!(r.report.columns, vec!["district", "need_index", "rank"]);
+    let rows = rows_text(&r.report.batches);
+    assert_eq!(rows.len(), 8, "one row per district: {rows:?}");
+    for (i, row) in rows.iter().enumerate() {
+        let index: f64 = row[1].parse().unwrap();
+        assert!((0.0..=100.0).contains(&index), "{row:?}");
+        assert_eq!(row[2], (i + 1).to_string());
+    }
+    // The aggregates the product came from: every district reaches k distinct residents.
+    let aggregates = rows_text(&r.aggregates);
+    assert!(
+        aggregates
+            .iter()
+            .all(|a| a[2].parse::<i64>().unwrap() >= 10),
+        "{aggregates:?}"
+    );
+    assert!(r.input_rows > 0 && r.contributions > 0 && r.contributions < r.input_rows);
+    assert_eq!(r.component.len(), 64);
+    assert!(r.fuel > 0 && r.calls >= 2 && r.peak_memory_bytes > 0);
+    // The lineage is the input's: the component is named by hash, the columns it read by name.
+    let lineage = serde_json::to_string(&r.report.lineage).unwrap();
+    assert!(
+        lineage.contains("birth_date")
+            && !lineage.contains("citizen_id\",\"transformations\":[{\"type\":\"DIRECT\"")
+    );
+}
+
+#[test]
+fn employment_stability_runs_under_the_other_licence() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        "employment-stability",
+        manifest("employment-stability"),
+    )
+    .unwrap();
+    assert!(r.report.is_allowed(), "{:?}", r.report.violations);
+    assert_eq!(
+        r.report.columns,
+        vec!["industry", "stability_sum", "stability_avg", "units"]
+    );
+    let rows = rows_text(&r.report.batches);
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert!(row[3].parse::<i64>().unwrap() >= 10, "{row:?}");
+        let avg: f64 = row[2].parse().unwrap();
+        assert!((0.0..=1.0).contains(&avg), "{row:?}");
+    }
+}
+
+#[test]
+fn an_identifier_in_the_input_never_reaches_the_component() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let mut m = manifest("elderly-need");
+    m.input.sql = "SELECT r.citizen_id, r.district, r.birth_date FROM residents r".into();
+    let r = run(&engine, "elderly-need", m).unwrap();
+    assert!(!r.report.is_allowed());
+    assert_eq!(rules(&r), vec![RuleId::ColumnUse]);
+    assert!(
+        r.report.violations[0]
+            .reason
+            .contains("identifier `residents.citizen_id`")
+    );
+    assert_eq!(r.fuel, 0, "the component never ran");
+}
+
+#[test]
+fn the_unit_must_be_a_dataset_the_input_reads() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let mut m = manifest("elderly-need");
+    m.input.sql = "SELECT s.pension_status, s.monthly_wage FROM social_insurance s".into();
+    let r = run(&engine, "elderly-need", m).unwrap();
+    assert_eq!(rules(&r), vec![RuleId::ColumnUse]);
+    assert_eq!(r.report.violations[0].target, "input.unit");
+}
+
+#[test]
+fn a_licence_without_the_dataset_sees_no_table() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let mut m = manifest("elderly-need");
+    m.job.licence = "LIC-BIZ-2026".into();
+    m.job.scenario = "enterprise-employment".into();
+    let r = run(&engine, "elderly-need", m).unwrap();
+    assert!(
+        rules(&r).contains(&RuleId::ScopeTable),
+        "{:?}",
+        r.report.violations
+    );
+}
+
+#[test]
+fn rebuilt_citizen_ids_as_keys_are_never_released() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let mut m = manifest("elderly-need");
+    m.finalize = None;
+    m.input.sql = "SELECT r.district, r.birth_date, s.pension_status, s.monthly_wage FROM residents r LEFT JOIN social_insurance s ON r.citizen_id = s.citizen_id".into();
+    let r = run(&engine, "adv-raw-keys", m).unwrap();
+    assert_eq!(
+        r.report.row_count(),
+        0,
+        "{:?}",
+        rows_text(&r.report.batches)
+    );
+    // Every key is one person: the threshold suppresses every group.
+    assert!(
+        r.report.suppressed_groups > 1000,
+        "{}",
+        r.report.suppressed_groups
+    );
+}
+
+#[test]
+fn a_value_that_singles_out_one_person_is_suppressed_by_dominance() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let mut m = manifest("elderly-need");
+    m.finalize = None;
+    m.output.values[0].max = 1e12;
+    m.output.values[0].aggregates = vec![cleanroom_engine::Aggregate::Sum];
+    let r = run(&engine, "adv-single-out", m).unwrap();
+    let s = &r.report.suppression;
+    assert!(s.dominance_nk + s.dominance_p_ratio >= 1, "{s:?}");
+    assert_eq!(
+        r.report.row_count(),
+        7,
+        "the district of the singled-out row is gone"
+    );
+}
+
+#[test]
+fn bounds_clamp_each_contribution() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let mut m = manifest("elderly-need");
+    m.finalize = None;
+    m.output.values[0].max = 0.5;
+    let r = run(&engine, "elderly-need", m).unwrap();
+    assert!(r.clamped > 0);
+    for row in rows_text(&r.report.batches) {
+        assert!(row[1].parse::<f64>().unwrap() <= 0.5, "{row:?}");
+    }
+}
+
+#[test]
+fn a_failing_component_is_an_error_with_its_class() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let mut m = manifest("elderly-need");
+    m.limits.fuel_per_call = Some(20_000_000);
+    match run(&engine, "adv-spin", m) {
+        Err(Error::Component(f)) => assert_eq!(f.failure.class(), "out_of_fuel"),
+        other => panic!("{:?}", other.map(|r| r.report.violations)),
+    }
+    match run(&engine, "adv-wrong-schema", manifest("elderly-need")) {
+        Err(Error::Component(f)) => assert_eq!(f.failure.class(), "contract"),
+        other => panic!("{:?}", other.map(|r| r.report.violations)),
+    }
+}
+
+#[test]
+fn manifests_are_validated_with_the_field_named() {
+    let text =
+        std::fs::read_to_string(root().join("sandbox/modules/elderly-need/job.toml")).unwrap();
+    let bad = text.replace("max = 1.0", "max = -1.0");
+    let e = Manifest::parse(&bad).unwrap_err().to_string();
+    assert!(
+        e.contains("`output.values` bounds must be finite with min <= max"),
+        "{e}"
+    );
+    let unknown = text.replace("[limits]", "[limits]\nthreads = 4");
+    let e = Manifest::parse(&unknown).unwrap_err().to_string();
+    assert!(e.contains("unknown field `threads`"), "{e}");
+    let injected = text.replace(
+        "keys = [\"district\"]",
+        "keys = [\"district\\\" FROM x --\"]",
+    );
+    assert!(Manifest::parse(&injected).is_err());
+}
