@@ -7,6 +7,7 @@
 mod bench;
 mod demo;
 mod output;
+mod wasm;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -102,6 +103,20 @@ enum Command {
         #[arg(long, default_value_t = cleanroom_demo::DEFAULT_ROWS)]
         rows: u64,
     },
+    /// Write and test WebAssembly components locally, on mock data.
+    Wasm {
+        #[command(subcommand)]
+        command: WasmCommand,
+        #[command(flatten)]
+        home: Home,
+    },
+    /// Mock datasets made from the catalog alone.
+    Mock {
+        #[command(subcommand)]
+        command: MockCommand,
+        #[command(flatten)]
+        home: Home,
+    },
     /// Time realistic analyses through the guard and through a bare DataFusion session.
     Bench {
         #[command(flatten)]
@@ -134,6 +149,49 @@ enum DemoCommand {
         seed: u64,
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WasmCommand {
+    /// Run a component through the whole pipeline on mock data and print the verdict, each
+    /// rule, the fuel and memory used and the checked output.
+    Test {
+        /// The component (`.wasm`, built for wasm32-wasip2).
+        component: PathBuf,
+        /// The job manifest (TOML).
+        #[arg(long)]
+        job: PathBuf,
+        /// Mock data directory (made from the catalog if absent).
+        #[arg(long)]
+        mock: Option<PathBuf>,
+        /// Evaluate the licence window on this date instead of today.
+        #[arg(long)]
+        today: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Scaffold a guest crate that builds and passes `wasm test` as it is.
+    New {
+        /// Crate name (lowercase letters, digits and `-`).
+        name: String,
+        /// Directory to create (default: the name).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum MockCommand {
+    /// Write one Parquet file of mock data per catalog dataset.
+    Generate {
+        #[arg(long, default_value = wasm::DEFAULT_MOCK_DIR)]
+        out: PathBuf,
+        /// Rows per dataset (datasets with several rows per person get half as many more).
+        #[arg(long, default_value_t = cleanroom_demo::DEFAULT_MOCK_ROWS)]
+        rows: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -259,6 +317,25 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 EXIT_BLOCKED
             })
         }
+        Command::Wasm {
+            command:
+                WasmCommand::Test {
+                    component,
+                    job,
+                    mock,
+                    today,
+                    format,
+                },
+            home,
+        } => wasm::test(&home, &component, &job, mock, today, format),
+        Command::Wasm {
+            command: WasmCommand::New { name, dir },
+            ..
+        } => wasm::new(&name, dir),
+        Command::Mock {
+            command: MockCommand::Generate { out, rows, seed },
+            home,
+        } => wasm::mock_generate(&home, &out, rows, seed),
         Command::Query { home, job, format } => {
             let engine = engine(&home)?;
             let report = runtime()?.block_on(engine.run(&request(&job)))?;
