@@ -86,7 +86,19 @@ fn build() -> Result<(), String> {
         writeln!(code, "    ({name:?}, {:?}),", file.display().to_string())
             .map_err(|e| e.to_string())?;
     }
-    code.push_str("];\n");
+    code.push_str("];\n\n");
+    // The example components (not the adversarial ones) are embedded, for `cleanroom demo`.
+    code.push_str("/// An example component's bytes, embedded at build time.\npub fn example(name: &str) -> Option<&'static [u8]> {\n    match name {\n");
+    for name in names.iter().filter(|n| !n.starts_with("adv-")) {
+        let file = out.join(format!("{}.wasm", name.replace('-', "_")));
+        writeln!(
+            code,
+            "        {name:?} => Some(include_bytes!({:?})),",
+            file.display().to_string()
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    code.push_str("        _ => None,\n    }\n}\n");
     let dest = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?).join("components.rs");
     std::fs::write(dest, code).map_err(|e| e.to_string())
 }

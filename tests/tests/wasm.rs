@@ -51,6 +51,7 @@ fn the_elderly_need_index_is_released_per_district_after_the_checks() {
     let engine = engine_with(tmp(), &policies_dir());
     let r = run(&engine, "elderly-need", manifest("elderly-need")).unwrap();
     assert!(r.report.is_allowed(), "{:?}", r.report.violations);
+    assert!(r.report.interactive, "LIC-ELDER-2026 is interactive");
     assert_eq!(r.report.columns, vec!["district", "need_index", "rank"]);
     let rows = rows_text(&r.report.batches);
     assert_eq!(rows.len(), 8, "one row per district: {rows:?}");

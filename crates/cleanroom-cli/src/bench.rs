@@ -51,12 +51,12 @@ const QUERIES: &[Query] = &[
     },
 ];
 
-fn median(v: &mut [Duration]) -> Duration {
+pub(crate) fn median(v: &mut [Duration]) -> Duration {
     v.sort();
     v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -160,6 +160,7 @@ pub(crate) fn run(home: &Home, rows: u64, runs: usize, out: Option<&Path>) -> an
         )
     };
     println!("{verdict}");
+    let wasm = crate::bench_wasm::run(&rt, &bare, runs)?;
     if let Some(out) = out {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -173,7 +174,7 @@ pub(crate) fn run(home: &Home, rows: u64, runs: usize, out: Option<&Path>) -> an
              bare DataFusion session with the same configuration (`SessionContext::sql(..).collect()`), alternating \
              guarded and bare runs; the figures are medians of {runs} runs after one warm-up each. The static check \
              (`Engine::check`: licence, parse, plan against the catalog schemas, analysis; no data read) is timed \
-             separately. Targets: ratio at most 1.15x, static check under 5 ms.\n\n{table}\n{verdict}\n",
+             separately. Targets: ratio at most 1.15x, static check under 5 ms.\n\n{table}\n{verdict}\n\n{wasm}",
             seed = cleanroom_demo::DEFAULT_SEED,
         );
         std::fs::write(out, doc)?;

@@ -132,5 +132,47 @@ pub(crate) fn tour(home: &Home, rows: u64) -> anyhow::Result<u8> {
         }
         println!();
     }
+    wasm_step(&engine, &rt)?;
     Ok(EXIT_OK)
+}
+
+/// The last step: a WebAssembly component over the same data, under the same checks.
+fn wasm_step(
+    engine: &cleanroom_engine::Engine,
+    rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<()> {
+    let manifest = include_str!("../../../sandbox/modules/elderly-need/job.toml");
+    println!(
+        "━━ {}. WASM: an elderly-care need index per district, computed by a component (sandbox/modules/elderly-need)",
+        STEPS.len() + 1
+    );
+    println!("   licence {ELDER} · scenario {ELDER_S}");
+    println!(
+        "   the component scores each resident aged 60+; the host keeps who is who, aggregates per district, applies k, dominance, DLP and echo; finalize turns the checked averages into an index\n"
+    );
+    let component = cleanroom_components::example("elderly-need")
+        .ok_or_else(|| anyhow::anyhow!("the example component was not built"))?;
+    let host = cleanroom_wasm::Host::new(cleanroom_wasm::Limits::default())?;
+    let job = cleanroom_engine::WasmJob {
+        manifest: cleanroom_engine::Manifest::parse(manifest)?,
+        component: component.to_vec(),
+        today: today(),
+        seed: 1,
+    };
+    match rt.block_on(engine.run_wasm(&host, &job)) {
+        Ok(r) => {
+            println!(
+                "   component sha256:{} · {} input rows · {} contributions · fuel {} · peak memory {:.1} MiB",
+                r.component,
+                r.input_rows,
+                r.contributions,
+                r.fuel,
+                r.peak_memory_bytes as f64 / f64::from(1 << 20)
+            );
+            print_query(&r.report, Format::Table)?;
+        }
+        Err(e) => println!("error: {e}"),
+    }
+    println!();
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! It must not own policy logic, planning or checks: those live in the library crates.
 
 mod bench;
+mod bench_wasm;
 mod demo;
 mod output;
 mod wasm;

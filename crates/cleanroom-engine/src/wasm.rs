@@ -427,6 +427,7 @@ impl Engine {
             .aggregate(contributions, m, &datasets, &rules, &analysis.datasets)
             .await?;
         report.lineage = Some(analysis.lineage);
+        report.interactive = licence.interactive;
         let mut aggregates = Vec::new();
         if let (Some(product_schema), true) = (m.product_schema(), report.is_allowed()) {
             // finalize in a fresh instance: nothing of the raw rows survives into it.
