@@ -227,3 +227,16 @@ fn manifests_are_validated_with_the_field_named() {
     );
     assert!(Manifest::parse(&injected).is_err());
 }
+
+#[test]
+fn a_product_from_finalize_is_scanned_again() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(&engine, "adv-finalize-leak", manifest("elderly-need")).unwrap();
+    assert!(!r.report.is_allowed());
+    assert!(
+        rules(&r).contains(&RuleId::DlpIdentifier),
+        "{:?}",
+        r.report.violations
+    );
+    assert_eq!(r.report.row_count(), 0, "a blocked product keeps no rows");
+}
