@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray, UInt32Array,
+    Array, ArrayRef, AsArray, Float64Builder, RecordBatch, StringBuilder, UInt32Array,
 };
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema};
 use datafusion::prelude::SessionContext;
@@ -36,7 +36,9 @@ fn native(batch: &RecordBatch) -> anyhow::Result<RecordBatch> {
     let birth = batch.column(1).as_primitive::<Date32Type>();
     let pension = batch.column(2).as_string::<i32>();
     let wage = batch.column(3).as_primitive::<Float64Type>();
-    let (mut rows, mut keys, mut needs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rows = Vec::new();
+    let mut keys = StringBuilder::new();
+    let mut needs = Float64Builder::new();
     for row in 0..batch.num_rows() {
         if district.is_null(row) || birth.is_null(row) {
             continue;
@@ -59,13 +61,13 @@ fn native(batch: &RecordBatch) -> anyhow::Result<RecordBatch> {
             need += 0.2;
         }
         rows.push(row as u32);
-        keys.push(district.value(row).to_owned());
-        needs.push(need.min(1.0));
+        keys.append_value(district.value(row));
+        needs.append_value(need.min(1.0));
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt32Array::from(rows)),
-        Arc::new(StringArray::from(keys)),
-        Arc::new(Float64Array::from(needs)),
+        Arc::new(keys.finish()),
+        Arc::new(needs.finish()),
     ];
     Ok(RecordBatch::try_new(Arc::new(schema()), columns)?)
 }

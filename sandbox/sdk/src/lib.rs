@@ -40,6 +40,7 @@ use std::sync::Arc;
 pub use arrow_array::{self, RecordBatch};
 pub use arrow_schema;
 
+use arrow_array::builder::{Float64Builder, StringBuilder};
 use arrow_array::{
     Array, ArrayRef, Date32Array, Float32Array, Float64Array, Int32Array, Int64Array,
     LargeStringArray, StringArray, StringViewArray, UInt32Array,
@@ -224,13 +225,14 @@ impl<'a> Strings<'a> {
     }
 }
 
-/// Builds the contributions batch: `row`, then Utf8 keys, then Float64 values.
+/// Builds the contributions batch: `row`, then Utf8 keys, then Float64 values, appending
+/// straight into Arrow builders (no allocation per contribution).
 pub struct Contributions {
     keys: Vec<String>,
     values: Vec<String>,
     rows: Vec<u32>,
-    key_data: Vec<Vec<Option<String>>>,
-    value_data: Vec<Vec<Option<f64>>>,
+    key_data: Vec<StringBuilder>,
+    value_data: Vec<Float64Builder>,
 }
 
 impl Contributions {
@@ -239,8 +241,8 @@ impl Contributions {
             keys: keys.iter().map(|k| (*k).to_owned()).collect(),
             values: values.iter().map(|v| (*v).to_owned()).collect(),
             rows: Vec::new(),
-            key_data: vec![Vec::new(); keys.len()],
-            value_data: vec![Vec::new(); values.len()],
+            key_data: keys.iter().map(|_| StringBuilder::new()).collect(),
+            value_data: values.iter().map(|_| Float64Builder::new()).collect(),
         }
     }
 
@@ -248,10 +250,10 @@ impl Contributions {
     pub fn push(&mut self, row: usize, keys: &[&str], values: &[f64]) {
         self.rows.push(u32::try_from(row).unwrap_or(u32::MAX));
         for (i, column) in self.key_data.iter_mut().enumerate() {
-            column.push(keys.get(i).map(|k| (*k).to_owned()));
+            column.append_option(keys.get(i));
         }
         for (i, column) in self.value_data.iter_mut().enumerate() {
-            column.push(values.get(i).copied());
+            column.append_option(values.get(i).copied());
         }
     }
 
@@ -263,16 +265,16 @@ impl Contributions {
         self.rows.is_empty()
     }
 
-    pub fn finish(self) -> Result<RecordBatch, Error> {
+    pub fn finish(mut self) -> Result<RecordBatch, Error> {
         let mut fields = vec![Field::new("row", DataType::UInt32, false)];
         let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from(self.rows))];
-        for (name, data) in self.keys.iter().zip(self.key_data) {
+        for (name, data) in self.keys.iter().zip(&mut self.key_data) {
             fields.push(Field::new(name, DataType::Utf8, true));
-            columns.push(Arc::new(StringArray::from(data)));
+            columns.push(Arc::new(data.finish()));
         }
-        for (name, data) in self.values.iter().zip(self.value_data) {
+        for (name, data) in self.values.iter().zip(&mut self.value_data) {
             fields.push(Field::new(name, DataType::Float64, true));
-            columns.push(Arc::new(Float64Array::from(data)));
+            columns.push(Arc::new(data.finish()));
         }
         RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
             .map_err(|e| Error::Failed(e.to_string()))
