@@ -270,24 +270,10 @@ impl Engine {
             session::JobSession::new(&self.template, &self.tables, &ctx, &self.config, with_data)
                 .await?;
 
-        let stmt = match session.parse(&req.sql) {
-            Ok(s) => s,
-            Err(e) => {
-                return Ok(blocked_stage(e, ctx.rules.k, &policies.version));
-            }
-        };
-        if let Some(d) = session.check_tables(&stmt) {
-            return Ok(blocked_stage(d, ctx.rules.k, &policies.version));
-        }
-        let plan = match session.plan(stmt).await? {
+        let plan = match session.plan_select(&req.sql).await? {
             Ok(p) => p,
-            Err(d) => {
-                return Ok(blocked_stage(d, ctx.rules.k, &policies.version));
-            }
+            Err(d) => return Ok(blocked_stage(d, ctx.rules.k, &policies.version)),
         };
-        if let Err(d) = session::verify_statement(&plan) {
-            return Ok(blocked_stage(d, ctx.rules.k, &policies.version));
-        }
         let analysis = cleanroom_guard::analyze(&plan, &ctx);
         Ok(Stage::Planned(Box::new(Planned {
             session,

@@ -217,6 +217,23 @@ impl JobSession {
         Ok(())
     }
 
+    /// The statement checks in their order: one SELECT, licensed tables only, planned, and
+    /// DataFusion's own statement verification. A refusal comes back as the decision.
+    pub(crate) async fn plan_select(&self, sql: &str) -> Result<Result<LogicalPlan, Decision>> {
+        let stmt = match self.parse(sql) {
+            Ok(s) => s,
+            Err(d) => return Ok(Err(d)),
+        };
+        if let Some(d) = self.check_tables(&stmt) {
+            return Ok(Err(d));
+        }
+        let plan = match self.plan(stmt).await? {
+            Ok(p) => p,
+            Err(d) => return Ok(Err(d)),
+        };
+        Ok(verify_statement(&plan).map(|()| plan))
+    }
+
     /// Parses exactly one SELECT statement.
     pub(crate) fn parse(&self, sql: &str) -> Result<DfStatement, Decision> {
         if sql.len() > self.sql_bytes_max {

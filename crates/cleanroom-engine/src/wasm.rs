@@ -354,20 +354,10 @@ impl Engine {
         let session =
             session::JobSession::new(&self.template, &self.tables, &ctx, self.config(), true)
                 .await?;
-        let stmt = match session.parse(&m.input.sql) {
-            Ok(s) => s,
-            Err(d) => return blocked(d),
-        };
-        if let Some(d) = session.check_tables(&stmt) {
-            return blocked(d);
-        }
-        let plan = match session.plan(stmt).await? {
+        let plan = match session.plan_select(&m.input.sql).await? {
             Ok(p) => p,
             Err(d) => return blocked(d),
         };
-        if let Err(d) = session::verify_statement(&plan) {
-            return blocked(d);
-        }
         let analysis = cleanroom_guard::analyze_input(&plan, &ctx);
         if !analysis.decision.is_allowed() {
             let mut r = Report::blocked(analysis.decision, rules.k, &policies.version);
