@@ -9,9 +9,11 @@
 )]
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use cleanroom_engine::{Engine, Error, Manifest, WasmJob, WasmReport};
+use cleanroom_engine::{
+    Engine, Error, GuestFunctions, JobRequest, Manifest, Report, WasmJob, WasmReport,
+};
 use cleanroom_guard::RuleId;
 use cleanroom_tests::{engine_with, policies_dir, root, rows_text, rt, today};
 use cleanroom_wasm::{Host, Limits};
@@ -239,4 +241,156 @@ fn a_product_from_finalize_is_scanned_again() {
         r.report.violations
     );
     assert_eq!(r.report.row_count(), 0, "a blocked product keeps no rows");
+}
+
+/// A component's scalar functions offered to a SQL job, on a host with `limits`.
+fn functions(component: &str, limits: Limits) -> GuestFunctions {
+    let host = Arc::new(Host::new(limits).unwrap());
+    let module = host
+        .load(&cleanroom_components::bytes(component).unwrap())
+        .unwrap();
+    GuestFunctions {
+        host,
+        module,
+        seed: 1,
+    }
+}
+
+fn sql_with(
+    engine: &Engine,
+    (licence, scenario): (&str, &str),
+    component: &str,
+    sql: &str,
+) -> Result<Report, Error> {
+    let req = JobRequest {
+        licence: licence.into(),
+        scenario: scenario.into(),
+        sql: sql.into(),
+        today: today(),
+    };
+    let f = functions(component, Limits::default());
+    rt().block_on(engine.run_with(&req, Some(&f)))
+}
+
+const ELDER: (&str, &str) = ("LIC-ELDER-2026", "elderly-care-planning");
+
+#[test]
+fn a_guest_function_inside_an_aggregate_matches_the_component_job() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = sql_with(
+        &engine,
+        ELDER,
+        "elderly-need",
+        "SELECT r.district, AVG(need_score(r.birth_date, s.pension_status, s.monthly_wage)) AS need \
+         FROM residents r LEFT JOIN social_insurance s ON r.citizen_id = s.citizen_id \
+         GROUP BY r.district ORDER BY r.district",
+    )
+    .unwrap();
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let used = r.functions.as_ref().unwrap();
+    assert_eq!(used.functions, vec!["need_score"]);
+    assert_eq!(used.component.len(), 64);
+    assert!(used.calls >= 1 && used.fuel > 0);
+    let by_udf = rows_text(&r.batches);
+    assert_eq!(by_udf.len(), 8, "{by_udf:?}");
+    // The same score through `contribute`: the host's average per district must agree.
+    let job = run(&engine, "elderly-need", manifest("elderly-need")).unwrap();
+    let by_job = rows_text(&job.aggregates);
+    for row in &by_udf {
+        let other = by_job.iter().find(|a| a[0] == row[0]).unwrap();
+        let (a, b): (f64, f64) = (row[1].parse().unwrap(), other[1].parse().unwrap());
+        assert!((a - b).abs() < 1e-9, "{}: {a} vs {b}", row[0]);
+    }
+    // And the lineage names the function as a transformation of the columns it read.
+    let lineage = serde_json::to_string(&r.lineage).unwrap();
+    assert!(lineage.contains("birth_date") && lineage.contains("monthly_wage"));
+}
+
+#[test]
+fn a_guest_function_never_releases_a_row_level_value() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = sql_with(
+        &engine,
+        ELDER,
+        "elderly-need",
+        "SELECT need_score(r.birth_date, s.pension_status, s.monthly_wage) AS need \
+         FROM residents r LEFT JOIN social_insurance s ON r.citizen_id = s.citizen_id",
+    )
+    .unwrap();
+    assert!(!r.is_allowed());
+    assert!(
+        r.violations
+            .iter()
+            .all(|v| v.rule == RuleId::OutputReversible && v.target == "need"),
+        "{:?}",
+        r.violations
+    );
+    assert!(r.batches.is_empty());
+    // Rebuilt citizen IDs, row by row or as group keys: blocked before any data is read.
+    for sql in [
+        "SELECT rebuild_id(district, birth_date) AS id FROM residents",
+        "SELECT rebuild_id(district, birth_date) AS id, COUNT(*) AS n FROM residents GROUP BY 1",
+    ] {
+        let r = sql_with(&engine, ELDER, "adv-raw-keys", sql).unwrap();
+        assert!(!r.is_allowed(), "{sql}");
+        assert!(
+            r.violations
+                .iter()
+                .any(|v| v.rule == RuleId::OutputReversible),
+            "{sql}: {:?}",
+            r.violations
+        );
+        assert_eq!(r.functions.unwrap().calls, 1, "only the listing ran: {sql}");
+    }
+}
+
+#[test]
+fn a_failing_guest_function_stops_the_job_with_its_class() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let sum_of = |f: &str| {
+        format!(
+            "SELECT district, SUM({f}(CAST(date_part('year', birth_date) AS BIGINT))) AS s \
+             FROM residents GROUP BY district"
+        )
+    };
+    for (component, function, class) in [
+        ("adv-bad-ipc", "short", "contract"),
+        ("adv-bad-ipc", "wrong_type", "contract"),
+        ("adv-bad-ipc", "garbage", "bad_output"),
+    ] {
+        match sql_with(&engine, ELDER, component, &sum_of(function)) {
+            Err(Error::Component(f)) => assert_eq!(f.failure.class(), class, "{function}"),
+            other => panic!("{function}: {:?}", other.map(|r| r.violations)),
+        }
+    }
+    let req = JobRequest {
+        licence: ELDER.0.into(),
+        scenario: ELDER.1.into(),
+        sql: sum_of("spin"),
+        today: today(),
+    };
+    let spin = functions(
+        "adv-spin",
+        Limits {
+            fuel_per_call: 20_000_000,
+            ..Limits::default()
+        },
+    );
+    match rt().block_on(engine.run_with(&req, Some(&spin))) {
+        Err(Error::Component(f)) => assert_eq!(f.failure.class(), "out_of_fuel"),
+        other => panic!("{:?}", other.map(|r| r.violations)),
+    }
+    // A function named like a built-in would shadow it: the component is refused.
+    match sql_with(
+        &engine,
+        ELDER,
+        "adv-bad-functions",
+        "SELECT COUNT(*) AS n FROM residents",
+    ) {
+        Err(Error::Component(f)) => {
+            assert_eq!(f.failure.class(), "contract");
+            assert!(f.failure.to_string().contains("`sum`"), "{}", f.failure);
+        }
+        other => panic!("{:?}", other.map(|r| r.violations)),
+    }
 }

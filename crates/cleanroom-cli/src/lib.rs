@@ -12,11 +12,13 @@ mod wasm;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
-use cleanroom_engine::{Engine, EngineConfig, JobRequest, SessionLimits};
+use cleanroom_engine::{Engine, EngineConfig, GuestFunctions, JobRequest, SessionLimits};
 use cleanroom_policy::Policies;
+use cleanroom_wasm::{Host, Limits};
 
 /// Exit codes.
 pub const EXIT_OK: u8 = 0;
@@ -62,6 +64,10 @@ struct JobArgs {
     /// tests only; a server always uses its own clock.
     #[arg(long)]
     today: Option<NaiveDate>,
+    /// Offer the scalar functions of this WebAssembly component to the query (opaque to the
+    /// guard: allowed inside aggregates and on `output` columns only).
+    #[arg(long, value_name = "COMPONENT.wasm")]
+    functions: Option<PathBuf>,
     /// The SQL query.
     sql: String,
 }
@@ -288,6 +294,29 @@ fn request(job: &JobArgs) -> JobRequest {
     }
 }
 
+/// The component named by `--functions`, compiled, or `None`.
+fn guest_functions(job: &JobArgs) -> anyhow::Result<Option<GuestFunctions>> {
+    let Some(path) = &job.functions else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        InvalidInput(format!(
+            "cannot read the component `{}`: {}",
+            path.display(),
+            e.kind()
+        ))
+    })?;
+    let host = Arc::new(Host::new(Limits::default())?);
+    let module = host
+        .load(&bytes)
+        .map_err(|f| InvalidInput(format!("`{}`: {f}", path.display())))?;
+    Ok(Some(GuestFunctions {
+        host,
+        module,
+        seed: 0,
+    }))
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Policy {
@@ -306,7 +335,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Check { home, job, json } => {
             let engine = engine(&home)?;
-            let report = runtime()?.block_on(engine.check(&request(&job)))?;
+            let functions = guest_functions(&job)?;
+            let report =
+                runtime()?.block_on(engine.check_with(&request(&job), functions.as_ref()))?;
             if json {
                 println!("{}", output::check_json(&report)?);
             } else {
@@ -339,7 +370,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => wasm::mock_generate(&home, &out, rows, seed),
         Command::Query { home, job, format } => {
             let engine = engine(&home)?;
-            let report = runtime()?.block_on(engine.run(&request(&job)))?;
+            let functions = guest_functions(&job)?;
+            let report =
+                runtime()?.block_on(engine.run_with(&request(&job), functions.as_ref()))?;
             output::print_query(&report, format)?;
             Ok(if report.is_allowed() {
                 EXIT_OK

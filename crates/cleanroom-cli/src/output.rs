@@ -41,6 +41,16 @@ pub(crate) fn report_text(r: &Report) -> String {
             let _ = writeln!(s, "    suggestion: {sug}");
         }
     }
+    if let Some(f) = &r.functions {
+        let _ = writeln!(
+            s,
+            "guest functions: {} from component sha256:{} ({} calls, {} fuel)",
+            f.functions.join(", "),
+            f.component,
+            f.calls,
+            f.fuel
+        );
+    }
     s
 }
 

@@ -238,7 +238,7 @@ impl Analytics for Component {
         let birth = input.dates("birth_date")?;
         let mut out = Contributions::new(&["district"], &["aged_65_plus"]);
         for row in 0..input.rows() {
-            if let (Some(d), Some(b)) = (district.get(row), birth[row]) {
+            if let (Some(d), Some(b)) = (district.get(row), birth.get(row)) {
                 let age = f64::from(REFERENCE_DAY - b) / 365.25;
                 out.push(row, &[d], &[if age >= 65.0 { 1.0 } else { 0.0 }]);
             }

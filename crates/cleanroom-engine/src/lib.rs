@@ -9,6 +9,7 @@
 //! INVARIANT: no raw row crosses this crate's public API. [`Report`] holds only checked results
 //! (after suppression and the output scans), and every error text is scrubbed of values.
 
+mod functions;
 mod session;
 mod wasm;
 
@@ -29,6 +30,7 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
 use serde::Serialize;
 
+pub use functions::{FunctionsUse, GuestFunctions};
 pub use session::{SessionLimits, base_config, catalog_schema};
 pub use wasm::{Aggregate, ComponentFailure, Manifest, WasmJob, WasmReport};
 
@@ -107,6 +109,9 @@ pub struct Report {
     /// May the operator see the rows before review (the licence's `interactive`)?
     pub interactive: bool,
     /// The checked result; empty when blocked or not executed.
+    /// The guest scalar functions the job could call: the component by hash, and their use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub functions: Option<FunctionsUse>,
     #[serde(skip)]
     pub batches: Vec<RecordBatch>,
 }
@@ -123,6 +128,7 @@ impl Report {
             lineage: None,
             policy_version: policy_version.to_string(),
             interactive: false,
+            functions: None,
             batches: Vec::new(),
         }
     }
@@ -143,6 +149,7 @@ struct Planned {
     ctx: GuardContext,
     analysis: cleanroom_guard::Analysis,
     interactive: bool,
+    functions: Option<functions::Registered>,
 }
 
 enum Stage {
@@ -180,7 +187,16 @@ impl Engine {
 
     /// The static decision: licence, statement, plan and guard, without reading any data.
     pub async fn check(&self, req: &JobRequest) -> Result<Report> {
-        match self.plan(req, false).await? {
+        self.check_with(req, None).await
+    }
+
+    /// As [`Engine::check`], with a component's scalar functions callable from the SQL.
+    pub async fn check_with(
+        &self,
+        req: &JobRequest,
+        functions: Option<&GuestFunctions>,
+    ) -> Result<Report> {
+        match self.plan(req, false, functions).await? {
             Stage::Blocked(r) => Ok(*r),
             Stage::Planned(p) => {
                 let d = p.analysis.decision;
@@ -194,6 +210,7 @@ impl Engine {
                     lineage: Some(p.analysis.lineage),
                     policy_version: self.policies.version.clone(),
                     interactive: p.interactive,
+                    functions: p.functions.as_ref().map(functions::Registered::report),
                     batches: Vec::new(),
                 })
             }
@@ -203,7 +220,17 @@ impl Engine {
     /// Runs a job in the sandbox: the static decision, then (if allowed) execution and the
     /// dynamic checks. Only the checked result comes back.
     pub async fn run(&self, req: &JobRequest) -> Result<Report> {
-        let p = match self.plan(req, true).await? {
+        self.run_with(req, None).await
+    }
+
+    /// As [`Engine::run`], with a component's scalar functions callable from the SQL. A
+    /// function that fails stops the job with [`Error::Component`] and its classified failure.
+    pub async fn run_with(
+        &self,
+        req: &JobRequest,
+        functions: Option<&GuestFunctions>,
+    ) -> Result<Report> {
+        let p = match self.plan(req, true, functions).await? {
             Stage::Blocked(r) => return Ok(*r),
             Stage::Planned(p) => p,
         };
@@ -213,19 +240,26 @@ impl Engine {
             ctx,
             analysis,
             interactive,
+            functions,
         } = *p;
         if !analysis.decision.is_allowed() {
             let mut r = Report::blocked(analysis.decision, ctx.rules.k, &self.policies.version);
             r.columns = analysis.columns;
             r.lineage = Some(analysis.lineage);
             r.interactive = interactive;
+            r.functions = functions.as_ref().map(functions::Registered::report);
             return Ok(r);
         }
         let rewritten =
             cleanroom_guard::rewrite(&plan, &ctx).map_err(|e| internal(scrub_error(&e)))?;
         let batches = session
             .execute(rewritten.plan.clone(), self.config.limits.timeout_ms)
-            .await?;
+            .await;
+        // A guest function's classified failure says more than DataFusion's error text.
+        let batches = match (batches, functions.as_ref().and_then(|f| f.failure())) {
+            (Err(_), Some(failure)) => return Err(failure),
+            (batches, _) => batches?,
+        };
         let filters = self.echo_filters(&analysis.datasets).await?;
         let refs: Vec<&EchoFilter> = filters.iter().map(Arc::as_ref).collect();
         let checked = cleanroom_guard::dynamic::check(batches, &rewritten, &ctx.rules, &refs)
@@ -243,11 +277,17 @@ impl Engine {
             lineage: Some(analysis.lineage),
             policy_version: self.policies.version.clone(),
             interactive,
+            functions: functions.as_ref().map(functions::Registered::report),
             batches: checked.batches,
         })
     }
 
-    async fn plan(&self, req: &JobRequest, with_data: bool) -> Result<Stage> {
+    async fn plan(
+        &self,
+        req: &JobRequest,
+        with_data: bool,
+        guest: Option<&GuestFunctions>,
+    ) -> Result<Stage> {
         let policies = &self.policies;
         let licence = policies.licence(&req.licence).ok_or_else(|| {
             Error::InvalidInput(format!("unknown licence `{}`", mask_values(&req.licence)))
@@ -269,6 +309,14 @@ impl Engine {
         let session =
             session::JobSession::new(&self.template, &self.tables, &ctx, &self.config, with_data)
                 .await?;
+        let (ctx, functions) = match guest {
+            Some(g) => {
+                let registered = functions::register(g, session.context()).await?;
+                let ctx = ctx.with_guest_functions(registered.names.iter().cloned());
+                (ctx, Some(registered))
+            }
+            None => (ctx, None),
+        };
 
         let plan = match session.plan_select(&req.sql).await? {
             Ok(p) => p,
@@ -281,6 +329,7 @@ impl Engine {
             ctx,
             analysis,
             interactive: licence.interactive,
+            functions,
         })))
     }
 

@@ -217,6 +217,11 @@ impl JobSession {
         Ok(())
     }
 
+    /// The job's DataFusion session, for registering a component's scalar functions.
+    pub(crate) fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
     /// The statement checks in their order: one SELECT, licensed tables only, planned, and
     /// DataFusion's own statement verification. A refusal comes back as the decision.
     pub(crate) async fn plan_select(&self, sql: &str) -> Result<Result<LogicalPlan, Decision>> {

@@ -559,6 +559,7 @@ impl Engine {
             lineage: None,
             policy_version: self.policies().version.clone(),
             interactive: false,
+            functions: None,
             batches: checked.batches,
         };
         Ok((report, ctx))
@@ -761,7 +762,7 @@ fn component_error(failure: Failure) -> Error {
     component_failure(failure, Usage::default())
 }
 
-fn component_failure(failure: Failure, usage: Usage) -> Error {
+pub(crate) fn component_failure(failure: Failure, usage: Usage) -> Error {
     Error::Component(Box::new(ComponentFailure { failure, usage }))
 }
 

@@ -56,6 +56,8 @@ pub struct Val {
     pub row: bool,
     /// The first hash or encoding function applied, for reasons.
     pub hashed: Option<String>,
+    /// The first guest (WASM) function applied: opaque, its result may only feed an aggregate.
+    pub guest: Option<String>,
     /// The value may come from a literal of the query (directly, or through a UNION branch or a
     /// function of one): compared with an identifier, it singles out a given person.
     pub literal: bool,
@@ -72,6 +74,9 @@ impl Val {
         self.literal |= other.literal;
         if self.hashed.is_none() {
             self.hashed = other.hashed;
+        }
+        if self.guest.is_none() {
+            self.guest = other.guest;
         }
     }
 
@@ -621,6 +626,20 @@ impl Walker<'_> {
 
     fn group_key(&mut self, expr: &Expr, v: &Val) {
         self.require(v, Use::GroupBy, expr, "group by");
+        if let Some(f) = &v.guest {
+            let protected: Vec<Src> = v
+                .row_sources()
+                .map(|(s, _)| s.clone())
+                .filter(|s| self.is_protected(s))
+                .collect();
+            for s in protected {
+                let col = Self::col_name(&s);
+                self.violate(
+                    Violation::new(RuleId::OutputReversible, describe(expr), format!("group key computed by guest function `{f}` from protected column `{col}`: a guest function is opaque, so its result may only feed an aggregate or an `output` column"))
+                        .with_suggestion(self.aggregate_suggestion(&s)),
+                );
+            }
+        }
         self.lineage_indirect(v, Indirect::GroupBy);
     }
 
@@ -989,7 +1008,12 @@ impl Walker<'_> {
             }
             Expr::ScalarFunction(f) => {
                 let name = f.func.name().to_string();
-                let class = scalar_class(&name);
+                // A guest function computes anything from its arguments: a transformation.
+                let class = scalar_class(&name).or_else(|| {
+                    self.ctx
+                        .is_guest_function(&name)
+                        .then_some(ScalarClass::Transform)
+                });
                 let volatile = f.func.signature().volatility == Volatility::Volatile;
                 if class.is_none() || volatile {
                     let why = if volatile {
@@ -1018,6 +1042,15 @@ impl Walker<'_> {
                     Some(ScalarClass::Hash) => {
                         let mut v = v.transformed(Xf::Transformed);
                         if v.hashed.is_none() && v.row_sources().next().is_some() {
+                            v.hashed = Some(name);
+                        }
+                        v
+                    }
+                    _ if self.ctx.is_guest_function(&name) => {
+                        let mut v = v.transformed(Xf::Transformed);
+                        v.guest.get_or_insert(name.clone());
+                        if v.hashed.is_none() && v.row_sources().next().is_some() {
+                            // Named in the reasons: "computed ... (through `f`)".
                             v.hashed = Some(name);
                         }
                         v

@@ -24,7 +24,7 @@ pub mod rewrite;
 pub mod scrub;
 pub mod udaf;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use analyze::{Analysis, analyze, analyze_input};
 pub use cleanroom_policy::decision::{Decision, RuleId, Verdict, Violation};
@@ -49,12 +49,29 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct GuardContext {
     datasets: BTreeMap<String, Dataset>,
     pub rules: DisclosureRules,
+    /// Scalar functions a WASM component offers this job: opaque transformations.
+    guest_functions: BTreeSet<String>,
 }
 
 impl GuardContext {
     pub fn new(datasets: impl IntoIterator<Item = Dataset>, rules: DisclosureRules) -> Self {
         let datasets = datasets.into_iter().map(|d| (d.id.clone(), d)).collect();
-        GuardContext { datasets, rules }
+        GuardContext {
+            datasets,
+            rules,
+            guest_functions: BTreeSet::new(),
+        }
+    }
+
+    /// Declares the guest scalar functions registered into the job's session. The analysis
+    /// allows them and treats each as an opaque transformation that can be reversed.
+    pub fn with_guest_functions(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.guest_functions.extend(names);
+        self
+    }
+
+    pub fn is_guest_function(&self, name: &str) -> bool {
+        self.guest_functions.contains(name)
     }
 
     pub fn dataset(&self, table: &str) -> Option<&Dataset> {

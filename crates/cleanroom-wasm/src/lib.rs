@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::Schema;
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, OptLevel, Store, Strategy, Trap};
@@ -32,7 +32,7 @@ mod bindings {
     });
 }
 
-use bindings::cleanroom::sandbox::types::GuestError;
+use bindings::cleanroom::sandbox::types::{GuestError, ScalarType};
 use bindings::{Analytics, AnalyticsPre};
 
 /// How often the epoch ticker advances: the granularity of every deadline.
@@ -145,6 +145,37 @@ pub struct Usage {
     pub calls: u64,
     pub fuel: u64,
     pub peak_memory_bytes: usize,
+}
+
+/// Scalar functions one component may offer, and parameters one function may take.
+pub const MAX_FUNCTIONS: usize = 64;
+pub const MAX_PARAMS: usize = 16;
+
+/// A scalar function a component offers to SQL jobs, as the host checked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// Lowercase ASCII letters, digits and `_`, starting with a letter, at most 63 bytes.
+    pub name: String,
+    pub params: Vec<DataType>,
+    pub returns: DataType,
+}
+
+fn data_type(t: ScalarType) -> DataType {
+    match t {
+        ScalarType::Utf8 => DataType::Utf8,
+        ScalarType::Int64 => DataType::Int64,
+        ScalarType::Float64 => DataType::Float64,
+        ScalarType::Boolean => DataType::Boolean,
+        ScalarType::Date32 => DataType::Date32,
+    }
+}
+
+/// Whether `name` may name a guest function: it goes into SQL, reports and lineage.
+pub fn is_function_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() < 64
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// A compiled component, shared by every job that runs the same bytes.
@@ -362,6 +393,85 @@ impl Instance {
         self.call(aggregates, expected, |b, s, i| b.call_finalize(s, i))
     }
 
+    /// The scalar functions the component offers, checked: at most [`MAX_FUNCTIONS`], each
+    /// with a valid and distinct name and at most [`MAX_PARAMS`] parameters.
+    pub fn functions(&mut self) -> Result<Vec<Function>, Failure> {
+        self.refuel()?;
+        let result = self.bindings.call_functions(&mut self.store);
+        self.account();
+        let listed = result.map_err(|e| classify(e, &self.store, &self.limits))?;
+        if listed.len() > MAX_FUNCTIONS {
+            return Err(Failure::Contract(format!(
+                "it offers {} scalar functions, over the limit of {MAX_FUNCTIONS}",
+                listed.len()
+            )));
+        }
+        let mut out: Vec<Function> = Vec::with_capacity(listed.len());
+        for (i, f) in listed.into_iter().enumerate() {
+            // The name is guest text: only a checked identifier is ever repeated.
+            if !is_function_name(&f.name) {
+                return Err(Failure::Contract(format!(
+                    "scalar function {} has a name that is not a lowercase identifier",
+                    i + 1
+                )));
+            }
+            if out.iter().any(|o| o.name == f.name) {
+                return Err(Failure::Contract(format!(
+                    "scalar function `{}` is offered twice",
+                    f.name
+                )));
+            }
+            if f.params.len() > MAX_PARAMS {
+                return Err(Failure::Contract(format!(
+                    "scalar function `{}` takes {} parameters, over the limit of {MAX_PARAMS}",
+                    f.name,
+                    f.params.len()
+                )));
+            }
+            out.push(Function {
+                params: f.params.into_iter().map(data_type).collect(),
+                returns: data_type(f.returns),
+                name: f.name,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Calls scalar function `function` on `args` (its arguments as columns `arg0`, `arg1`
+    /// ...): one value per input row of the declared result type, or a failure.
+    pub fn call_function(
+        &mut self,
+        function: &Function,
+        args: &RecordBatch,
+    ) -> Result<ArrayRef, Failure> {
+        let expected = Schema::new(vec![Field::new("result", function.returns.clone(), true)]);
+        let name = function.name.as_str();
+        let out = self.call(args, &expected, |b, s, i| b.call_call(s, name, i))?;
+        if out.num_rows() != args.num_rows() {
+            return Err(Failure::Contract(format!(
+                "scalar function `{name}` returned {} rows for {} input rows",
+                out.num_rows(),
+                args.num_rows()
+            )));
+        }
+        Ok(Arc::clone(out.column(0)))
+    }
+
+    fn refuel(&mut self) -> Result<(), Failure> {
+        self.store
+            .set_fuel(self.limits.fuel_per_call)
+            .map_err(|_| Failure::Host("cannot set fuel"))?;
+        self.store.set_epoch_deadline(ticks(self.limits.deadline));
+        Ok(())
+    }
+
+    fn account(&mut self) {
+        let left = self.store.get_fuel().unwrap_or(0);
+        self.usage.calls += 1;
+        self.usage.fuel += self.limits.fuel_per_call.saturating_sub(left);
+        self.usage.peak_memory_bytes = self.store.data().limiter.peak;
+    }
+
     /// One call: encode, refuel, reset the deadline, call, account, classify, decode.
     fn call(
         &mut self,
@@ -374,15 +484,9 @@ impl Instance {
         ) -> wasmtime::Result<Result<Vec<u8>, GuestError>>,
     ) -> Result<RecordBatch, Failure> {
         let input = encode(batch)?;
-        self.store
-            .set_fuel(self.limits.fuel_per_call)
-            .map_err(|_| Failure::Host("cannot set fuel"))?;
-        self.store.set_epoch_deadline(ticks(self.limits.deadline));
+        self.refuel()?;
         let result = export(&self.bindings, &mut self.store, &input);
-        let left = self.store.get_fuel().unwrap_or(0);
-        self.usage.calls += 1;
-        self.usage.fuel += self.limits.fuel_per_call.saturating_sub(left);
-        self.usage.peak_memory_bytes = self.store.data().limiter.peak;
+        self.account();
         let output = match result {
             Ok(Ok(bytes)) => bytes,
             Ok(Err(error)) => return Err(guest_failure(error)),
@@ -440,5 +544,31 @@ fn classify(error: wasmtime::Error, store: &Store<State>, limits: &Limits) -> Fa
         Some(trap) => Failure::Trap(trap.to_string()),
         // An error raised inside a host function: its text may quote what the guest passed.
         None => Failure::Trap("a host function refused the call".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_function_name;
+
+    #[test]
+    fn function_names_are_plain_lowercase_identifiers() {
+        for good in ["need_score", "f", "score2", "a_b_c"] {
+            assert!(is_function_name(good), "{good}");
+        }
+        let long = "a".repeat(64);
+        for bad in [
+            "",
+            "Need",
+            "2score",
+            "_x",
+            "need score",
+            "x\"; DROP TABLE residents; --",
+            "名字",
+            long.as_str(),
+        ] {
+            assert!(!is_function_name(bad), "{bad}");
+        }
+        assert!(is_function_name(&"a".repeat(63)));
     }
 }

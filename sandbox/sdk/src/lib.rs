@@ -18,7 +18,7 @@
 //!         let wage = input.numbers("monthly_wage")?;
 //!         let mut out = Contributions::new(&["district"], &["wage"]);
 //!         for row in 0..input.rows() {
-//!             if let (Some(d), Some(w)) = (district.get(row), wage[row]) {
+//!             if let (Some(d), Some(w)) = (district.get(row), wage.get(row)) {
 //!                 out.push(row, &[d], &[w]);
 //!             }
 //!         }
@@ -28,6 +28,15 @@
 //!
 //! cleanroom_guest::export!(WagePerDistrict);
 //! ```
+//!
+//! A component may also offer scalar functions to SQL jobs: list them in
+//! [`Analytics::functions`] and compute them in [`Analytics::call`] (see
+//! `sandbox/modules/elderly-need`, which offers `need_score`). The guard treats them as opaque:
+//! their results may only feed aggregates or `output` columns.
+//!
+//! Column readers ([`Input::strings`], [`Input::numbers`], [`Input::dates`]) read Arrow's
+//! buffers in place and allocate nothing; the input is decoded without validating it again
+//! (the host validated it).
 //!
 //! Build with `cargo build --release --target wasm32-wasip2`; test on mock data with
 //! `cleanroom wasm test target/wasm32-wasip2/release/<name>.wasm --job job.toml`.
@@ -41,10 +50,12 @@ pub use arrow_array::{self, RecordBatch};
 pub use arrow_schema;
 
 use arrow_array::builder::{Float64Builder, StringBuilder};
+use arrow_array::types::ArrowPrimitiveType;
 use arrow_array::{
     Array, ArrayRef, Date32Array, Float32Array, Float64Array, Int32Array, Int64Array,
-    LargeStringArray, StringArray, StringViewArray, UInt32Array,
+    LargeStringArray, PrimitiveArray, StringArray, StringViewArray, UInt32Array,
 };
+use arrow_buffer::{ArrowNativeType, NullBuffer};
 use arrow_schema::{DataType, Field, Schema};
 
 /// The generated bindings of `sandbox/wit/cleanroom.wit`.
@@ -75,9 +86,25 @@ pub trait Analytics {
         let _ = aggregates;
         Err(Error::Unsupported)
     }
+
+    /// The scalar functions offered to SQL jobs. Optional; none by default.
+    fn functions() -> Vec<Function> {
+        Vec::new()
+    }
+
+    /// Calls the scalar function `name` on `args` (its arguments as columns `arg0`, `arg1` ...)
+    /// and returns one value per row, of the declared result type.
+    fn call(name: &str, args: RecordBatch) -> Result<ArrayRef, Error> {
+        let _ = (name, args);
+        Err(Error::Unsupported)
+    }
 }
 
-/// Exports a type implementing [`Analytics`] as the component's `contribute` and `finalize`.
+/// A scalar function a component offers to SQL jobs.
+pub use bindings::cleanroom::sandbox::types::{Function, ScalarType};
+
+/// Exports a type implementing [`Analytics`] as the component's `contribute`, `finalize`,
+/// `functions` and `call`.
 #[macro_export]
 macro_rules! export {
     ($ty:ty) => {
@@ -92,6 +119,17 @@ macro_rules! export {
                 aggregates: ::std::vec::Vec<u8>,
             ) -> ::std::result::Result<::std::vec::Vec<u8>, $crate::Error> {
                 $crate::__private::call(&aggregates, <$ty as $crate::Analytics>::finalize)
+            }
+            fn functions() -> ::std::vec::Vec<$crate::Function> {
+                <$ty as $crate::Analytics>::functions()
+            }
+            fn call(
+                name: ::std::string::String,
+                args: ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<::std::vec::Vec<u8>, $crate::Error> {
+                $crate::__private::call(&args, |batch| {
+                    $crate::__private::result(<$ty as $crate::Analytics>::call(&name, batch)?)
+                })
             }
         }
         $crate::bindings::export_raw!(__CleanroomExport with_types_in $crate::bindings);
@@ -110,13 +148,22 @@ pub mod __private {
     ) -> Result<Vec<u8>, Error> {
         encode(&f(decode(bytes)?)?)
     }
+
+    /// A function's result as the one-column batch the host expects.
+    pub fn result(column: ArrayRef) -> Result<RecordBatch, Error> {
+        let field = Field::new("result", column.data_type().clone(), true);
+        RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![column])
+            .map_err(|e| Error::Failed(e.to_string()))
+    }
 }
 
 /// Decodes the one batch of an Arrow IPC stream.
 pub fn decode(bytes: &[u8]) -> Result<RecordBatch, Error> {
     let reader = arrow_ipc::reader::StreamReader::try_new(Cursor::new(bytes), None)
         .map_err(|e| Error::InvalidInput(e.to_string()))?;
-    let mut batches = reader;
+    // SAFETY: the bytes come from the host, which encodes them from Arrow arrays it has
+    // validated; validating them again here would cost most of a call's time.
+    let mut batches = unsafe { reader.with_skip_validation(true) };
     match batches.next() {
         Some(Ok(batch)) => Ok(batch),
         Some(Err(e)) => Err(Error::InvalidInput(e.to_string())),
@@ -162,11 +209,11 @@ impl<'a> Input<'a> {
         let column = self.column(name)?;
         let any = column.as_any();
         if let Some(a) = any.downcast_ref::<StringArray>() {
-            Ok(Strings::Utf8(a))
+            Ok(Strings(Text::Utf8(a)))
         } else if let Some(a) = any.downcast_ref::<StringViewArray>() {
-            Ok(Strings::View(a))
+            Ok(Strings(Text::View(a)))
         } else if let Some(a) = any.downcast_ref::<LargeStringArray>() {
-            Ok(Strings::Large(a))
+            Ok(Strings(Text::Large(a)))
         } else {
             Err(Error::InvalidInput(format!(
                 "input column `{name}` is not text"
@@ -174,53 +221,114 @@ impl<'a> Input<'a> {
         }
     }
 
-    /// A numeric column (Int32, Int64, Float32 or Float64) as `f64`s; nulls are `None`.
-    pub fn numbers(&self, name: &str) -> Result<Vec<Option<f64>>, Error> {
+    /// A numeric column (Int32, Int64, Float32 or Float64), read as `f64`s.
+    pub fn numbers(&self, name: &str) -> Result<Numbers<'a>, Error> {
         let column = self.column(name)?;
         let any = column.as_any();
-        let values: Vec<Option<f64>> = if let Some(a) = any.downcast_ref::<Float64Array>() {
-            a.iter().collect()
+        if let Some(a) = any.downcast_ref::<Float64Array>() {
+            Ok(Numbers::F64(Values::of(a)))
         } else if let Some(a) = any.downcast_ref::<Int64Array>() {
-            a.iter().map(|v| v.map(|v| v as f64)).collect()
+            Ok(Numbers::I64(Values::of(a)))
         } else if let Some(a) = any.downcast_ref::<Int32Array>() {
-            a.iter().map(|v| v.map(f64::from)).collect()
+            Ok(Numbers::I32(Values::of(a)))
         } else if let Some(a) = any.downcast_ref::<Float32Array>() {
-            a.iter().map(|v| v.map(f64::from)).collect()
+            Ok(Numbers::F32(Values::of(a)))
         } else {
-            return Err(Error::InvalidInput(format!(
+            Err(Error::InvalidInput(format!(
                 "input column `{name}` is not numeric"
-            )));
-        };
-        Ok(values)
+            )))
+        }
     }
 
-    /// A Date32 column as days since 1970-01-01.
-    pub fn dates(&self, name: &str) -> Result<Vec<Option<i32>>, Error> {
+    /// A Date32 column, read as days since 1970-01-01.
+    pub fn dates(&self, name: &str) -> Result<Dates<'a>, Error> {
         let column = self.column(name)?;
         column
             .as_any()
             .downcast_ref::<Date32Array>()
-            .map(|a| a.iter().collect())
+            .map(|a| Dates(Values::of(a)))
             .ok_or_else(|| Error::InvalidInput(format!("input column `{name}` is not a date")))
     }
 }
 
-/// A text column of any of Arrow's string layouts.
-pub enum Strings<'a> {
+/// Whether `row` of `a` holds a value (out of range reads as null).
+fn valid<A: Array>(a: &A, row: usize) -> bool {
+    row < a.len() && a.is_valid(row)
+}
+
+/// A primitive column read straight from its buffers.
+#[derive(Clone, Copy)]
+pub struct Values<'a, T> {
+    values: &'a [T],
+    nulls: Option<&'a NullBuffer>,
+}
+
+impl<'a, T: ArrowNativeType> Values<'a, T> {
+    fn of<P: ArrowPrimitiveType<Native = T>>(array: &'a PrimitiveArray<P>) -> Self {
+        Values {
+            values: array.values().as_ref(),
+            nulls: array.nulls(),
+        }
+    }
+
+    /// The value of `row`; `None` for a null or a row out of range.
+    pub fn get(&self, row: usize) -> Option<T> {
+        let value = *self.values.get(row)?;
+        match self.nulls {
+            Some(nulls) if nulls.is_null(row) => None,
+            _ => Some(value),
+        }
+    }
+}
+
+/// A numeric column of any of Arrow's integer or float types. Reading it allocates nothing.
+#[derive(Clone, Copy)]
+pub enum Numbers<'a> {
+    F64(Values<'a, f64>),
+    F32(Values<'a, f32>),
+    I64(Values<'a, i64>),
+    I32(Values<'a, i32>),
+}
+
+impl Numbers<'_> {
+    /// The value of `row` as `f64`; `None` for a null.
+    pub fn get(&self, row: usize) -> Option<f64> {
+        match self {
+            Numbers::F64(a) => a.get(row),
+            Numbers::F32(a) => a.get(row).map(f64::from),
+            Numbers::I64(a) => a.get(row).map(|v| v as f64),
+            Numbers::I32(a) => a.get(row).map(f64::from),
+        }
+    }
+}
+
+/// A Date32 column. Reading it allocates nothing.
+#[derive(Clone, Copy)]
+pub struct Dates<'a>(Values<'a, i32>);
+
+impl Dates<'_> {
+    /// The value of `row` in days since 1970-01-01; `None` for a null.
+    pub fn get(&self, row: usize) -> Option<i32> {
+        self.0.get(row)
+    }
+}
+
+/// A text column of any of Arrow's string layouts. Reading it allocates nothing.
+pub struct Strings<'a>(Text<'a>);
+
+enum Text<'a> {
     Utf8(&'a StringArray),
     Large(&'a LargeStringArray),
     View(&'a StringViewArray),
 }
 
 impl<'a> Strings<'a> {
+    /// The value of `row`; `None` for a null.
     pub fn get(&self, row: usize) -> Option<&'a str> {
-        fn at<A: Array>(a: &A, row: usize) -> bool {
-            row < a.len() && a.is_valid(row)
-        }
-        match self {
-            Strings::Utf8(a) => at(*a, row).then(|| a.value(row)),
-            Strings::Large(a) => at(*a, row).then(|| a.value(row)),
-            Strings::View(a) => at(*a, row).then(|| a.value(row)),
+        match self.0 {
+            Text::Utf8(a) => valid(a, row).then(|| a.value(row)),
+            Text::Large(a) => valid(a, row).then(|| a.value(row)),
+            Text::View(a) => valid(a, row).then(|| a.value(row)),
         }
     }
 }

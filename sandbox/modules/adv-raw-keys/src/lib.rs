@@ -1,6 +1,11 @@
 //! Rebuilds citizen IDs from what it sees (district code, birth date, a sequence number, a
-//! valid check character) and emits them as keys: the host's checks must release none.
-use cleanroom_guest::{Analytics, Contributions, Error, Input, RecordBatch};
+//! valid check character) and emits them as keys: the host's checks must release none. Offers
+//! the same as the scalar function `rebuild_id(district, birth_date)` to SQL jobs, whose
+//! result the guard must never release row by row.
+use std::sync::Arc;
+
+use cleanroom_guest::arrow_array::{ArrayRef, StringArray};
+use cleanroom_guest::{Analytics, Contributions, Error, Function, Input, RecordBatch, ScalarType};
 
 struct RawKeys;
 
@@ -29,6 +34,15 @@ fn ymd(days: i32) -> (i32, u32, u32) {
     (y, m, d)
 }
 
+fn rebuild(district: &str, birth: i32, row: usize) -> String {
+    let code = CODES
+        .iter()
+        .find(|(n, _)| *n == district)
+        .map_or("230502", |(_, c)| c);
+    let (y, m, day) = ymd(birth);
+    with_check(&format!("{code}{y:04}{m:02}{day:02}{:03}", row % 1000))
+}
+
 fn with_check(body: &str) -> String {
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let s: u32 = body
@@ -47,18 +61,30 @@ impl Analytics for RawKeys {
         let birth = input.dates("birth_date")?;
         let mut out = Contributions::new(&["district"], &["need"]);
         for row in 0..input.rows() {
-            let (Some(d), Some(b)) = (district.get(row), birth[row]) else {
+            let (Some(d), Some(b)) = (district.get(row), birth.get(row)) else {
                 continue;
             };
-            let code = CODES
-                .iter()
-                .find(|(n, _)| *n == d)
-                .map_or("230502", |(_, c)| c);
-            let (y, m, day) = ymd(b);
-            let id = with_check(&format!("{code}{y:04}{m:02}{day:02}{:03}", row % 1000));
-            out.push(row, &[&id], &[1.0]);
+            out.push(row, &[&rebuild(d, b, row)], &[1.0]);
         }
         out.finish()
+    }
+
+    fn functions() -> Vec<Function> {
+        vec![Function {
+            name: "rebuild_id".into(),
+            params: vec![ScalarType::Utf8, ScalarType::Date32],
+            returns: ScalarType::Utf8,
+        }]
+    }
+
+    fn call(_name: &str, args: RecordBatch) -> Result<ArrayRef, Error> {
+        let input = Input::new(&args);
+        let district = input.strings("arg0")?;
+        let birth = input.dates("arg1")?;
+        let ids: StringArray = (0..input.rows())
+            .map(|row| Some(rebuild(district.get(row)?, birth.get(row)?, row)))
+            .collect();
+        Ok(Arc::new(ids))
     }
 }
 

@@ -16,7 +16,7 @@ impl Analytics for SingleOut {
         for row in 0..input.rows() {
             if let Some(d) = district.get(row) {
                 let value = if !SINGLED_OUT.swap(true, Ordering::Relaxed) {
-                    wage[row].unwrap_or(1.0) * 1e6
+                    wage.get(row).unwrap_or(1.0) * 1e6
                 } else {
                     1.0
                 };

@@ -20,7 +20,7 @@ impl Analytics for EmploymentStability {
         let status = input.strings("pension_status")?;
         let mut out = Contributions::new(&["industry"], &["stability"]);
         for row in 0..input.rows() {
-            let (Some(i), Some(m), Some(s)) = (industry.get(row), months[row], status.get(row))
+            let (Some(i), Some(m), Some(s)) = (industry.get(row), months.get(row), status.get(row))
             else {
                 continue;
             };
