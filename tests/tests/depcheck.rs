@@ -1,6 +1,7 @@
 //! The dependency direction of DESIGN.md §2, checked over `cargo metadata`:
-//! policy → guard → engine → cli, wasm → engine, demo → cli; heavy crates stay in their rooms
-//! (the WASM host knows Arrow, not DataFusion).
+//! policy → guard → engine → cli, wasm → engine, demo → cli, store (nothing of ours yet);
+//! heavy crates stay in their rooms (the WASM host knows Arrow, not DataFusion; the store
+//! neither).
 
 #![allow(
     clippy::unwrap_used,
@@ -49,6 +50,7 @@ fn dependency_direction() {
         ("cleanroom-guard", &["cleanroom-policy"][..]),
         ("cleanroom-wasm", &[][..]),
         ("cleanroom-components", &[][..]),
+        ("cleanroom-store", &[][..]),
         (
             "cleanroom-engine",
             &["cleanroom-policy", "cleanroom-guard", "cleanroom-wasm"][..],
@@ -74,10 +76,21 @@ fn dependency_direction() {
         }
     }
     // Heavy crates stay in their rooms.
-    for light in ["cleanroom-policy", "cleanroom-demo", "cleanroom-wasm"] {
+    for light in [
+        "cleanroom-policy",
+        "cleanroom-demo",
+        "cleanroom-wasm",
+        "cleanroom-store",
+    ] {
         assert!(
             !deps[light].contains("datafusion"),
             "{light} must not depend on datafusion"
+        );
+    }
+    for krate in ["cleanroom-store", "cleanroom-policy"] {
+        assert!(
+            !deps[krate].contains("wasmtime") && !deps[krate].contains("arrow"),
+            "{krate} holds no Arrow and no WebAssembly"
         );
     }
     assert!(

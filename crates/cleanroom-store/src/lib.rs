@@ -1,0 +1,344 @@
+//! Durable state: jobs, their results, licences' runtime state, tokens (hashes only) and the
+//! audit records, in one transactional store.
+//!
+//! [`Store`] is the interface the platform uses; [`SqliteStore`] is the embedded default (WAL,
+//! `synchronous = FULL`, foreign keys, migrations on open). A PostgreSQL backend implements the
+//! same trait later. Every method that changes state takes the [`Audit`] record describing the
+//! change and writes it in the same transaction: either both are durable or neither is. Audit
+//! records are append-only (triggers refuse UPDATE and DELETE); the transparency log is built
+//! over them. Result files are written to a temporary file, fsynced and renamed before the row
+//! that points to them commits, and [`Store::recover`] removes any file no row points to.
+
+mod files;
+mod sqlite;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use files::write_atomic;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database refused or failed. The text is SQLite's and names no data value: the store
+    /// binds every value as a parameter.
+    #[error("store: {0}")]
+    Db(String),
+    #[error("store: {0}")]
+    Io(String),
+    #[error("job {0} does not exist")]
+    NoJob(JobId),
+    /// A transition the lifecycle does not allow (e.g. a finished job started again).
+    #[error("job {id} is {from}, it cannot become {to}")]
+    Transition {
+        id: JobId,
+        from: JobStatus,
+        to: JobStatus,
+    },
+    /// The database was written by a newer version of cleanroom.
+    #[error("the store is at schema version {found}; this binary knows up to {known}")]
+    Version { found: i64, known: i64 },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+// chrono is built without its serde feature (one build of it for the whole workspace): times
+// serialise as RFC 3339 strings.
+fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+fn ser_opt_time<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => ser_time(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// A job's number; shown as `job-<n>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct JobId(pub i64);
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "job-{}", self.0)
+    }
+}
+
+/// The job lifecycle: queued → running → succeeded | blocked | failed | cancelled |
+/// interrupted (and queued → cancelled | interrupted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Blocked,
+    Failed,
+    Cancelled,
+    Interrupted,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Blocked,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+        JobStatus::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Blocked => "blocked",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        JobStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether the lifecycle allows `self` → `to`.
+    pub fn may_become(self, to: JobStatus) -> bool {
+        use JobStatus::*;
+        match self {
+            Queued => matches!(to, Running | Cancelled | Interrupted),
+            Running => matches!(to, Succeeded | Blocked | Failed | Cancelled | Interrupted),
+            _ => false,
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        !matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    Sql,
+    Wasm,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Sql => "sql",
+            JobKind::Wasm => "wasm",
+        }
+    }
+}
+
+/// What an operator submitted.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    pub licence: String,
+    pub scenario: String,
+    pub operator: String,
+    pub kind: JobKind,
+    /// SHA-256 of the SQL text or of the component, hex.
+    pub source_hash: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A job as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JobRow {
+    pub id: JobId,
+    pub licence: String,
+    pub scenario: String,
+    pub operator: String,
+    pub kind: JobKind,
+    pub source_hash: String,
+    pub status: JobStatus,
+    #[serde(serialize_with = "ser_time")]
+    pub submitted_at: DateTime<Utc>,
+    #[serde(serialize_with = "ser_time")]
+    pub updated_at: DateTime<Utc>,
+    /// The decision and the report (JSON), once known.
+    pub decision: Option<String>,
+    pub report: Option<String>,
+    /// The result file's name under the results directory, and its SHA-256.
+    pub result_file: Option<String>,
+    pub result_sha256: Option<String>,
+}
+
+/// What a transition records besides the status.
+#[derive(Clone, Debug, Default)]
+pub struct JobUpdate {
+    pub decision: Option<String>,
+    pub report: Option<String>,
+}
+
+/// One audit record as written: who did what to which object under which licence, and how it
+/// ended. The store adds the sequence number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Audit {
+    #[serde(serialize_with = "ser_time")]
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub role: String,
+    pub licence: Option<String>,
+    pub scenario: Option<String>,
+    pub purpose: Option<String>,
+    pub action: String,
+    pub object: String,
+    pub outcome: String,
+    /// SHA-256 of the plan, the SQL or the component, hex.
+    pub hash: Option<String>,
+}
+
+impl Audit {
+    /// A record with only the required fields; set the others as needed.
+    pub fn new(
+        at: DateTime<Utc>,
+        actor: &str,
+        role: &str,
+        action: &str,
+        object: &str,
+        outcome: &str,
+    ) -> Audit {
+        Audit {
+            at,
+            actor: actor.into(),
+            role: role.into(),
+            licence: None,
+            scenario: None,
+            purpose: None,
+            action: action.into(),
+            object: object.into(),
+            outcome: outcome.into(),
+            hash: None,
+        }
+    }
+
+    pub fn licence(mut self, licence: &str, scenario: &str) -> Audit {
+        self.licence = Some(licence.into());
+        self.scenario = Some(scenario.into());
+        self
+    }
+
+    pub fn hash(mut self, hash: &str) -> Audit {
+        self.hash = Some(hash.into());
+        self
+    }
+}
+
+/// An audit record with its place in the log (1, 2, 3 ... without gaps).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub audit: Audit,
+}
+
+/// A bearer token as stored: its SHA-256, never the token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenRow {
+    pub hash: String,
+    pub role: String,
+    pub principal: String,
+    #[serde(serialize_with = "ser_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A licence's runtime state (its terms live in `policies/licences/`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LicenceState {
+    pub licence: String,
+    pub suspended: bool,
+    pub reason: Option<String>,
+    #[serde(serialize_with = "ser_time")]
+    pub changed_at: DateTime<Utc>,
+}
+
+/// What [`Store::recover`] found after a start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Jobs that were queued or running when the process stopped, now interrupted.
+    pub interrupted: Vec<JobId>,
+    /// Result files no row points to (and temporary files), removed.
+    pub orphans_removed: usize,
+}
+
+/// The durable state the platform needs. Every state change takes its audit record and
+/// writes both in one transaction.
+pub trait Store: Send + Sync {
+    /// Records a new queued job; returns its id.
+    fn create_job(&self, job: &NewJob, audit: &Audit) -> Result<JobId>;
+
+    /// Moves a job along its lifecycle; refuses what the lifecycle does not allow.
+    fn transition_job(
+        &self,
+        id: JobId,
+        to: JobStatus,
+        update: &JobUpdate,
+        audit: &Audit,
+    ) -> Result<()>;
+
+    /// Writes the job's result file (temporary file, fsync, rename), then commits the row that
+    /// points to it with `audit`. The job must be running.
+    fn attach_result(&self, id: JobId, bytes: &[u8], sha256: &str, audit: &Audit) -> Result<()>;
+
+    fn job(&self, id: JobId) -> Result<Option<JobRow>>;
+
+    /// The bytes of a job's result file, if it has one.
+    fn result(&self, id: JobId) -> Result<Option<Vec<u8>>>;
+
+    /// Jobs of a licence submitted at or after `since` (the daily limit counts these).
+    fn jobs_since(&self, licence: &str, since: DateTime<Utc>) -> Result<u64>;
+
+    /// Jobs of a licence with a status in `statuses` updated at or after `since`.
+    fn jobs_with_status_since(
+        &self,
+        licence: &str,
+        statuses: &[JobStatus],
+        since: DateTime<Utc>,
+    ) -> Result<u64>;
+
+    /// The latest submission under a licence, if any.
+    fn last_job_at(&self, licence: &str) -> Result<Option<DateTime<Utc>>>;
+
+    fn add_token(&self, token: &TokenRow, audit: &Audit) -> Result<()>;
+
+    fn token(&self, hash: &str) -> Result<Option<TokenRow>>;
+
+    fn set_licence_suspended(
+        &self,
+        licence: &str,
+        suspended: bool,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> Result<()>;
+
+    fn licence_state(&self, licence: &str) -> Result<Option<LicenceState>>;
+
+    /// A record of something that changed no state (a refused request, a download).
+    fn append_audit(&self, audit: &Audit) -> Result<i64>;
+
+    /// Up to `limit` records after sequence number `after`, in order.
+    fn audit_after(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>>;
+
+    /// After a start: marks every queued or running job interrupted, each with a record, and
+    /// removes result files no row points to.
+    fn recover(&self, at: DateTime<Utc>) -> Result<Recovery>;
+}

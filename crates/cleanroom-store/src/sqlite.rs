@@ -1,0 +1,560 @@
+//! The embedded store: one SQLite file in WAL mode with `synchronous = FULL`, foreign keys on,
+//! migrations applied on open, and result files in a directory beside it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::files::{sweep, write_atomic};
+use crate::{
+    Audit, AuditRecord, Error, JobId, JobKind, JobRow, JobStatus, JobUpdate, LicenceState, NewJob,
+    Recovery, Result, Store, TokenRow,
+};
+
+/// The schema, one step per entry; `PRAGMA user_version` holds how many are applied. Steps are
+/// only ever appended.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    role      TEXT NOT NULL,
+    licence   TEXT,
+    scenario  TEXT,
+    purpose   TEXT,
+    action    TEXT NOT NULL,
+    object    TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    hash      TEXT
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+
+CREATE TABLE jobs (
+    id            INTEGER PRIMARY KEY,
+    licence       TEXT NOT NULL,
+    scenario      TEXT NOT NULL,
+    operator      TEXT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('sql', 'wasm')),
+    source_hash   TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN
+                  ('queued', 'running', 'succeeded', 'blocked', 'failed', 'cancelled', 'interrupted')),
+    submitted_at  TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    decision      TEXT,
+    report        TEXT,
+    result_file   TEXT UNIQUE,
+    result_sha256 TEXT
+);
+CREATE INDEX jobs_by_licence ON jobs (licence, submitted_at);
+CREATE INDEX jobs_by_status ON jobs (status);
+
+CREATE TABLE tokens (
+    hash       TEXT PRIMARY KEY,
+    role       TEXT NOT NULL,
+    principal  TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+
+CREATE TABLE licence_state (
+    licence    TEXT PRIMARY KEY,
+    suspended  INTEGER NOT NULL CHECK (suspended IN (0, 1)),
+    reason     TEXT,
+    changed_at TEXT NOT NULL
+);
+"#];
+
+/// Times are stored as fixed-width UTC text, so that text order is time order.
+fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+        })
+}
+
+fn db(e: rusqlite::Error) -> Error {
+    Error::Db(e.to_string())
+}
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    results: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) `dir/cleanroom.db` and `dir/results/`, sets the pragmas and applies
+    /// the migrations this binary knows. Call [`Store::recover`] next.
+    pub fn open(dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Io(format!("cannot create `{}`: {}", dir.display(), e.kind())))?;
+        let mut conn = Connection::open(dir.join("cleanroom.db")).map_err(db)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(db)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Db(format!("the database refused WAL mode ({mode})")));
+        }
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(db)?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            results: dir.join("results"),
+        })
+    }
+
+    /// One transaction: `f` runs inside it, and it commits only if `f` succeeds.
+    fn tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::Db("the connection is poisoned".into()))?;
+        let tx = conn.transaction().map_err(db)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db)?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::Db("the connection is poisoned".into()))?;
+        f(&conn).map_err(db)
+    }
+
+    /// A pragma's current value, for tests and diagnostics.
+    pub fn pragma(&self, name: &str) -> Result<String> {
+        let known = [
+            "journal_mode",
+            "synchronous",
+            "foreign_keys",
+            "user_version",
+        ];
+        if !known.contains(&name) {
+            return Err(Error::Db(format!("unknown pragma `{name}`")));
+        }
+        self.read(|c| {
+            c.query_row(&format!("PRAGMA {name}"), [], |r| {
+                r.get::<_, rusqlite::types::Value>(0)
+            })
+        })
+        .map(|v| match v {
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            rusqlite::types::Value::Text(t) => t,
+            other => format!("{other:?}"),
+        })
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(Error::Version { found, known });
+    }
+    let tx = conn.transaction().map_err(db)?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(step).map_err(db)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+            .map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}
+
+fn insert_audit(tx: &Transaction<'_>, a: &Audit) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO audit (at, actor, role, licence, scenario, purpose, action, object, outcome, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            ts(a.at),
+            a.actor,
+            a.role,
+            a.licence,
+            a.scenario,
+            a.purpose,
+            a.action,
+            a.object,
+            a.outcome,
+            a.hash
+        ],
+    )
+    .map_err(db)?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn job_status(tx: &Transaction<'_>, id: JobId) -> Result<JobStatus> {
+    let s: Option<String> = tx
+        .query_row("SELECT status FROM jobs WHERE id = ?1", [id.0], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db)?;
+    let s = s.ok_or(Error::NoJob(id))?;
+    JobStatus::parse(&s).ok_or_else(|| Error::Db(format!("job {id} has an unknown status")))
+}
+
+fn check_transition(tx: &Transaction<'_>, id: JobId, to: JobStatus) -> Result<()> {
+    let from = job_status(tx, id)?;
+    if from.may_become(to) {
+        Ok(())
+    } else {
+        Err(Error::Transition { id, from, to })
+    }
+}
+
+const JOB_COLUMNS: &str = "id, licence, scenario, operator, kind, source_hash, status, submitted_at, updated_at, decision, report, result_file, result_sha256";
+
+fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
+    let kind: String = r.get(4)?;
+    let status: String = r.get(6)?;
+    let bad = |what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown {what}").into(),
+        )
+    };
+    Ok(JobRow {
+        id: JobId(r.get(0)?),
+        licence: r.get(1)?,
+        scenario: r.get(2)?,
+        operator: r.get(3)?,
+        kind: match kind.as_str() {
+            "sql" => JobKind::Sql,
+            "wasm" => JobKind::Wasm,
+            _ => return Err(bad("job kind")),
+        },
+        source_hash: r.get(5)?,
+        status: JobStatus::parse(&status).ok_or_else(|| bad("job status"))?,
+        submitted_at: parse_ts(&r.get::<_, String>(7)?)?,
+        updated_at: parse_ts(&r.get::<_, String>(8)?)?,
+        decision: r.get(9)?,
+        report: r.get(10)?,
+        result_file: r.get(11)?,
+        result_sha256: r.get(12)?,
+    })
+}
+
+fn result_name(id: JobId) -> String {
+    format!("{id}.arrow")
+}
+
+impl Store for SqliteStore {
+    fn create_job(&self, job: &NewJob, audit: &Audit) -> Result<JobId> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO jobs (licence, scenario, operator, kind, source_hash, status, submitted_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6)",
+                params![
+                    job.licence,
+                    job.scenario,
+                    job.operator,
+                    job.kind.as_str(),
+                    job.source_hash,
+                    ts(job.at)
+                ],
+            )
+            .map_err(db)?;
+            let id = JobId(tx.last_insert_rowid());
+            insert_audit(tx, audit)?;
+            Ok(id)
+        })
+    }
+
+    fn transition_job(
+        &self,
+        id: JobId,
+        to: JobStatus,
+        update: &JobUpdate,
+        audit: &Audit,
+    ) -> Result<()> {
+        self.tx(|tx| {
+            check_transition(tx, id, to)?;
+            tx.execute(
+                "UPDATE jobs SET status = ?2, updated_at = ?3,
+                     decision = COALESCE(?4, decision), report = COALESCE(?5, report)
+                 WHERE id = ?1",
+                params![
+                    id.0,
+                    to.as_str(),
+                    ts(audit.at),
+                    update.decision,
+                    update.report
+                ],
+            )
+            .map_err(db)?;
+            insert_audit(tx, audit)?;
+            Ok(())
+        })
+    }
+
+    fn attach_result(&self, id: JobId, bytes: &[u8], sha256: &str, audit: &Audit) -> Result<()> {
+        let name = result_name(id);
+        // The file first, durable; then the row that points to it. A crash in between leaves
+        // an orphan file that recovery removes, never a row without its file.
+        let written = self.tx(|tx| {
+            if job_status(tx, id)? != JobStatus::Running {
+                return Err(Error::Transition {
+                    id,
+                    from: job_status(tx, id)?,
+                    to: JobStatus::Running,
+                });
+            }
+            let path = write_atomic(&self.results, &name, bytes)?;
+            let done = tx
+                .execute(
+                    "UPDATE jobs SET result_file = ?2, result_sha256 = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![id.0, name, sha256, ts(audit.at)],
+                )
+                .map_err(db)
+                .and_then(|_| insert_audit(tx, audit));
+            if done.is_err() {
+                let _ = std::fs::remove_file(&path);
+            }
+            done.map(|_| path)
+        });
+        written.map(|_| ())
+    }
+
+    fn job(&self, id: JobId) -> Result<Option<JobRow>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+                [id.0],
+                job_row,
+            )
+            .optional()
+        })
+    }
+
+    fn result(&self, id: JobId) -> Result<Option<Vec<u8>>> {
+        let Some(row) = self.job(id)? else {
+            return Err(Error::NoJob(id));
+        };
+        let Some(name) = row.result_file else {
+            return Ok(None);
+        };
+        let path = self.results.join(name);
+        std::fs::read(&path)
+            .map(Some)
+            .map_err(|e| Error::Io(format!("cannot read `{}`: {}", path.display(), e.kind())))
+    }
+
+    fn jobs_since(&self, licence: &str, since: DateTime<Utc>) -> Result<u64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM jobs WHERE licence = ?1 AND submitted_at >= ?2",
+                params![licence, ts(since)],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .map(|n| n.max(0) as u64)
+    }
+
+    fn jobs_with_status_since(
+        &self,
+        licence: &str,
+        statuses: &[JobStatus],
+        since: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut n = 0u64;
+        for s in statuses {
+            n += self
+                .read(|c| {
+                    c.query_row(
+                        "SELECT COUNT(*) FROM jobs WHERE licence = ?1 AND status = ?2 AND updated_at >= ?3",
+                        params![licence, s.as_str(), ts(since)],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })?
+                .max(0) as u64;
+        }
+        Ok(n)
+    }
+
+    fn last_job_at(&self, licence: &str) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<String> = self.read(|c| {
+            c.query_row(
+                "SELECT MAX(submitted_at) FROM jobs WHERE licence = ?1",
+                [licence],
+                |r| r.get(0),
+            )
+        })?;
+        t.map(|t| parse_ts(&t).map_err(db)).transpose()
+    }
+
+    fn add_token(&self, token: &TokenRow, audit: &Audit) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO tokens (hash, role, principal, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    token.hash,
+                    token.role,
+                    token.principal,
+                    ts(token.created_at),
+                    token.revoked_at.map(ts)
+                ],
+            )
+            .map_err(db)?;
+            insert_audit(tx, audit)?;
+            Ok(())
+        })
+    }
+
+    fn token(&self, hash: &str) -> Result<Option<TokenRow>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT hash, role, principal, created_at, revoked_at FROM tokens WHERE hash = ?1",
+                [hash],
+                |r| {
+                    Ok(TokenRow {
+                        hash: r.get(0)?,
+                        role: r.get(1)?,
+                        principal: r.get(2)?,
+                        created_at: parse_ts(&r.get::<_, String>(3)?)?,
+                        revoked_at: r
+                            .get::<_, Option<String>>(4)?
+                            .map(|t| parse_ts(&t))
+                            .transpose()?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    fn set_licence_suspended(
+        &self,
+        licence: &str,
+        suspended: bool,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO licence_state (licence, suspended, reason, changed_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (licence) DO UPDATE SET suspended = ?2, reason = ?3, changed_at = ?4",
+                params![licence, i64::from(suspended), reason, ts(audit.at)],
+            )
+            .map_err(db)?;
+            insert_audit(tx, audit)?;
+            Ok(())
+        })
+    }
+
+    fn licence_state(&self, licence: &str) -> Result<Option<LicenceState>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT licence, suspended, reason, changed_at FROM licence_state WHERE licence = ?1",
+                [licence],
+                |r| {
+                    Ok(LicenceState {
+                        licence: r.get(0)?,
+                        suspended: r.get::<_, i64>(1)? != 0,
+                        reason: r.get(2)?,
+                        changed_at: parse_ts(&r.get::<_, String>(3)?)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    fn append_audit(&self, audit: &Audit) -> Result<i64> {
+        self.tx(|tx| insert_audit(tx, audit))
+    }
+
+    fn audit_after(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT seq, at, actor, role, licence, scenario, purpose, action, object, outcome, hash
+                 FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, limit as i64], |r| {
+                Ok(AuditRecord {
+                    seq: r.get(0)?,
+                    audit: Audit {
+                        at: parse_ts(&r.get::<_, String>(1)?)?,
+                        actor: r.get(2)?,
+                        role: r.get(3)?,
+                        licence: r.get(4)?,
+                        scenario: r.get(5)?,
+                        purpose: r.get(6)?,
+                        action: r.get(7)?,
+                        object: r.get(8)?,
+                        outcome: r.get(9)?,
+                        hash: r.get(10)?,
+                    },
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn recover(&self, at: DateTime<Utc>) -> Result<Recovery> {
+        let (interrupted, keep) = self.tx(|tx| {
+            let open: Vec<(i64, String, String)> = {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT id, licence, scenario FROM jobs WHERE status IN ('queued', 'running') ORDER BY id",
+                    )
+                    .map_err(db)?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(db)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db)?
+            };
+            let mut ids = Vec::with_capacity(open.len());
+            for (id, licence, scenario) in open {
+                let id = JobId(id);
+                tx.execute(
+                    "UPDATE jobs SET status = 'interrupted', updated_at = ?2 WHERE id = ?1",
+                    params![id.0, ts(at)],
+                )
+                .map_err(db)?;
+                insert_audit(
+                    tx,
+                    &Audit::new(
+                        at,
+                        "cleanroom",
+                        "system",
+                        "job.interrupt",
+                        &id.to_string(),
+                        "interrupted",
+                    )
+                    .licence(&licence, &scenario),
+                )?;
+                ids.push(id);
+            }
+            let keep: BTreeSet<String> = {
+                let mut stmt = tx
+                    .prepare("SELECT result_file FROM jobs WHERE result_file IS NOT NULL")
+                    .map_err(db)?;
+                let rows = stmt.query_map([], |r| r.get(0)).map_err(db)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db)?
+            };
+            Ok((ids, keep))
+        })?;
+        let orphans_removed = sweep(&self.results, &|name| keep.contains(name))?;
+        Ok(Recovery {
+            interrupted,
+            orphans_removed,
+        })
+    }
+}

@@ -1,0 +1,327 @@
+//! The SQLite store on a real database file in a temporary directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cleanroom_store::{
+    Audit, Error, JobId, JobKind, JobStatus, JobUpdate, NewJob, SqliteStore, Store, TokenRow,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+}
+
+fn new_job(licence: &str, at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        licence: licence.into(),
+        scenario: "elderly-care-planning".into(),
+        operator: "op-a".into(),
+        kind: JobKind::Sql,
+        source_hash: "ab".repeat(32),
+        at,
+    }
+}
+
+fn audit(at: DateTime<Utc>, action: &str, object: &str, outcome: &str) -> Audit {
+    Audit::new(at, "op-a", "operator", action, object, outcome)
+        .licence("LIC-ELDER-2026", "elderly-care-planning")
+}
+
+fn submit(store: &SqliteStore, at: DateTime<Utc>) -> JobId {
+    store
+        .create_job(
+            &new_job("LIC-ELDER-2026", at),
+            &audit(at, "job.submit", "job", "queued"),
+        )
+        .unwrap()
+}
+
+fn to(store: &SqliteStore, id: JobId, status: JobStatus, at: DateTime<Utc>) -> Result<(), Error> {
+    store.transition_job(
+        id,
+        status,
+        &JobUpdate::default(),
+        &audit(at, "job.status", &id.to_string(), status.as_str()),
+    )
+}
+
+fn records(store: &SqliteStore) -> Vec<(i64, String, String)> {
+    store
+        .audit_after(0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.seq, r.audit.action, r.audit.outcome))
+        .collect()
+}
+
+#[test]
+fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
+        assert_eq!(store.pragma("synchronous").unwrap(), "2", "FULL");
+        assert_eq!(store.pragma("foreign_keys").unwrap(), "1");
+        assert_eq!(store.pragma("user_version").unwrap(), "1");
+        assert!(store.pragma("cache_size").is_err(), "only known pragmas");
+    }
+    // A database from a newer binary is refused, not rewritten.
+    let conn = rusqlite::Connection::open(dir.path().join("cleanroom.db")).unwrap();
+    conn.execute_batch("PRAGMA user_version = 99").unwrap();
+    drop(conn);
+    match SqliteStore::open(dir.path()) {
+        Err(Error::Version {
+            found: 99,
+            known: 1,
+        }) => {}
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn a_state_change_and_its_record_commit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let id = submit(&store, t0());
+    assert_eq!(id.to_string(), "job-1");
+    let job = store.job(id).unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Queued);
+    assert_eq!(job.submitted_at, t0());
+    to(&store, id, JobStatus::Running, t0() + Duration::seconds(1)).unwrap();
+    // A transition the lifecycle refuses changes nothing and records nothing.
+    match to(&store, id, JobStatus::Queued, t0()) {
+        Err(Error::Transition { from, to, .. }) => {
+            assert_eq!((from, to), (JobStatus::Running, JobStatus::Queued));
+        }
+        other => panic!("{other:?}"),
+    }
+    store
+        .transition_job(
+            id,
+            JobStatus::Succeeded,
+            &JobUpdate {
+                decision: Some("allowed".into()),
+                report: Some("{}".into()),
+            },
+            &audit(
+                t0() + Duration::seconds(2),
+                "job.status",
+                "job-1",
+                "succeeded",
+            ),
+        )
+        .unwrap();
+    for again in [JobStatus::Running, JobStatus::Cancelled] {
+        assert!(matches!(
+            to(&store, id, again, t0()),
+            Err(Error::Transition { .. })
+        ));
+    }
+    assert!(matches!(
+        to(&store, JobId(42), JobStatus::Running, t0()),
+        Err(Error::NoJob(JobId(42)))
+    ));
+    let job = store.job(id).unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(job.decision.as_deref(), Some("allowed"));
+    assert_eq!(job.updated_at, t0() + Duration::seconds(2));
+    assert_eq!(
+        records(&store),
+        vec![
+            (1, "job.submit".into(), "queued".into()),
+            (2, "job.status".into(), "running".into()),
+            (3, "job.status".into(), "succeeded".into()),
+        ],
+        "one record per change, numbered without gaps"
+    );
+    let first = &store.audit_after(0, 1).unwrap()[0];
+    assert_eq!(first.audit.licence.as_deref(), Some("LIC-ELDER-2026"));
+    assert_eq!(store.audit_after(2, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn audit_records_are_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    store
+        .append_audit(&audit(t0(), "job.submit", "job", "refused"))
+        .unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("cleanroom.db")).unwrap();
+    for sql in [
+        "UPDATE audit SET outcome = 'allowed' WHERE seq = 1",
+        "DELETE FROM audit WHERE seq = 1",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(records(&store)[0].2, "refused");
+}
+
+#[test]
+fn a_result_file_is_durable_before_its_row_and_orphans_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let id = submit(&store, t0());
+    let a = audit(t0(), "job.result", &id.to_string(), "stored");
+    // Only a running job gets a result.
+    assert!(matches!(
+        store.attach_result(id, b"x", "00", &a),
+        Err(Error::Transition { .. })
+    ));
+    to(&store, id, JobStatus::Running, t0()).unwrap();
+    store.attach_result(id, b"arrow bytes", "cd", &a).unwrap();
+    assert_eq!(store.result(id).unwrap().unwrap(), b"arrow bytes");
+    let job = store.job(id).unwrap().unwrap();
+    assert_eq!(job.result_file.as_deref(), Some("job-1.arrow"));
+    assert_eq!(job.result_sha256.as_deref(), Some("cd"));
+    // What a crash between the file and the row would leave: files no row points to.
+    let results = dir.path().join("results");
+    std::fs::write(results.join("job-7.arrow"), b"orphan").unwrap();
+    std::fs::write(results.join("job-8.arrow.tmp"), b"half").unwrap();
+    let other = submit(&store, t0());
+    assert_eq!(store.result(other).unwrap(), None);
+    let recovery = store.recover(t0()).unwrap();
+    assert_eq!(recovery.orphans_removed, 2);
+    let mut left: Vec<String> = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, vec!["job-1.arrow"]);
+}
+
+#[test]
+fn recovery_interrupts_open_jobs_each_with_a_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (queued, running, done) = {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let queued = submit(&store, t0());
+        let running = submit(&store, t0());
+        to(&store, running, JobStatus::Running, t0()).unwrap();
+        let done = submit(&store, t0());
+        to(&store, done, JobStatus::Running, t0()).unwrap();
+        to(&store, done, JobStatus::Blocked, t0()).unwrap();
+        (queued, running, done)
+        // Dropped without any shutdown step, as a killed process would be.
+    };
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let later = t0() + Duration::minutes(5);
+    let recovery = store.recover(later).unwrap();
+    assert_eq!(recovery.interrupted, vec![queued, running]);
+    for id in [queued, running] {
+        let job = store.job(id).unwrap().unwrap();
+        assert_eq!(job.status, JobStatus::Interrupted);
+        assert_eq!(job.updated_at, later);
+    }
+    assert_eq!(store.job(done).unwrap().unwrap().status, JobStatus::Blocked);
+    let interrupts: Vec<_> = store
+        .audit_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.audit.action == "job.interrupt")
+        .map(|r| (r.audit.object, r.audit.role, r.audit.licence))
+        .collect();
+    assert_eq!(
+        interrupts,
+        vec![
+            (
+                "job-1".into(),
+                "system".into(),
+                Some("LIC-ELDER-2026".into())
+            ),
+            (
+                "job-2".into(),
+                "system".into(),
+                Some("LIC-ELDER-2026".into())
+            ),
+        ]
+    );
+    assert_eq!(store.recover(later).unwrap().interrupted, vec![]);
+}
+
+#[test]
+fn licence_counters_tokens_and_suspension() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(store.last_job_at("LIC-ELDER-2026").unwrap(), None);
+    for h in 0..3 {
+        let id = submit(&store, t0() + Duration::hours(h));
+        to(&store, id, JobStatus::Running, t0() + Duration::hours(h)).unwrap();
+        to(&store, id, JobStatus::Blocked, t0() + Duration::hours(h)).unwrap();
+    }
+    store
+        .create_job(
+            &new_job("LIC-OTHER", t0()),
+            &audit(t0(), "job.submit", "job", "queued"),
+        )
+        .unwrap();
+    assert_eq!(store.jobs_since("LIC-ELDER-2026", t0()).unwrap(), 3);
+    assert_eq!(
+        store
+            .jobs_since("LIC-ELDER-2026", t0() + Duration::minutes(30))
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .jobs_with_status_since("LIC-ELDER-2026", &[JobStatus::Blocked], t0())
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store.last_job_at("LIC-ELDER-2026").unwrap(),
+        Some(t0() + Duration::hours(2))
+    );
+
+    let token = TokenRow {
+        hash: "ef".repeat(32),
+        role: "reviewer".into(),
+        principal: "rev-1".into(),
+        created_at: t0(),
+        revoked_at: None,
+    };
+    store
+        .add_token(&token, &audit(t0(), "token.issue", "rev-1", "issued"))
+        .unwrap();
+    assert_eq!(store.token(&token.hash).unwrap(), Some(token.clone()));
+    assert_eq!(store.token("00").unwrap(), None);
+    assert!(
+        store
+            .add_token(&token, &audit(t0(), "token.issue", "rev-1", "issued"))
+            .is_err(),
+        "a hash is stored once"
+    );
+
+    assert_eq!(store.licence_state("LIC-ELDER-2026").unwrap(), None);
+    store
+        .set_licence_suspended(
+            "LIC-ELDER-2026",
+            true,
+            Some("5 blocked jobs in 24 hours"),
+            &audit(t0(), "licence.suspend", "LIC-ELDER-2026", "suspended"),
+        )
+        .unwrap();
+    let s = store.licence_state("LIC-ELDER-2026").unwrap().unwrap();
+    assert!(s.suspended);
+    assert_eq!(s.reason.as_deref(), Some("5 blocked jobs in 24 hours"));
+    store
+        .set_licence_suspended(
+            "LIC-ELDER-2026",
+            false,
+            None,
+            &audit(t0(), "licence.resume", "LIC-ELDER-2026", "resumed"),
+        )
+        .unwrap();
+    assert!(
+        !store
+            .licence_state("LIC-ELDER-2026")
+            .unwrap()
+            .unwrap()
+            .suspended
+    );
+    // Every change above left its record, and the failed token insert left none.
+    let actions: Vec<String> = records(&store).into_iter().map(|r| r.1).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "token.issue").count(), 1);
+    assert_eq!(actions.last().map(String::as_str), Some("licence.resume"));
+    assert_eq!(actions.len(), 3 * 3 + 1 + 1 + 2);
+}
