@@ -15,6 +15,8 @@ mod sqlite;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+/// A job's kind, as licences name it.
+pub use cleanroom_policy::JobKind;
 pub use files::write_atomic;
 pub use sqlite::SqliteStore;
 
@@ -127,22 +129,6 @@ impl JobStatus {
 impl std::fmt::Display for JobStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobKind {
-    Sql,
-    Wasm,
-}
-
-impl JobKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Sql => "sql",
-            JobKind::Wasm => "wasm",
-        }
     }
 }
 
