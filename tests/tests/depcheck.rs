@@ -1,5 +1,5 @@
 //! The dependency direction of DESIGN.md §2, checked over `cargo metadata`:
-//! policy → guard → engine → cli, wasm → engine, demo → cli, policy → store;
+//! policy → guard → engine → cli, wasm → engine, demo → cli, policy → store → platform;
 //! heavy crates stay in their rooms (the WASM host knows Arrow, not DataFusion; the store
 //! neither).
 
@@ -52,6 +52,16 @@ fn dependency_direction() {
         ("cleanroom-components", &[][..]),
         ("cleanroom-store", &["cleanroom-policy"][..]),
         (
+            "cleanroom-platform",
+            &[
+                "cleanroom-policy",
+                "cleanroom-guard",
+                "cleanroom-engine",
+                "cleanroom-wasm",
+                "cleanroom-store",
+            ][..],
+        ),
+        (
             "cleanroom-engine",
             &["cleanroom-policy", "cleanroom-guard", "cleanroom-wasm"][..],
         ),
@@ -87,7 +97,7 @@ fn dependency_direction() {
             "{light} must not depend on datafusion"
         );
     }
-    for krate in ["cleanroom-store", "cleanroom-policy"] {
+    for krate in ["cleanroom-store", "cleanroom-policy", "cleanroom-platform"] {
         assert!(
             !deps[krate].contains("wasmtime") && !deps[krate].contains("arrow"),
             "{krate} holds no Arrow and no WebAssembly"

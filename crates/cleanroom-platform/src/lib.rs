@@ -1,0 +1,327 @@
+//! The workflows the bureau runs, without HTTP: the licence gate every job passes (art. 43-48),
+//! the automatic suspensions (art. 31 and 75) and their lifting by an admin. Every decision
+//! that changes state, and every refusal, leaves an audit record in the store. Time comes from
+//! an injectable [`Clock`]: the server's, never the caller's.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use cleanroom_policy::decision::{RuleId, Violation};
+use cleanroom_policy::{JobKind, Licence, Policies};
+use cleanroom_store::{Audit, JobStatus, Store};
+
+/// A licence with no job for this long is suspended as dormant (art. 31).
+pub const DORMANT_AFTER_DAYS: i64 = 90;
+/// This many blocked jobs within [`VIOLATION_WINDOW_HOURS`] suspend a licence for review
+/// (art. 75).
+pub const VIOLATIONS_TO_SUSPEND: u64 = 5;
+pub const VIOLATION_WINDOW_HOURS: i64 = 24;
+/// The daily job limit counts submissions in this sliding window.
+pub const RATE_WINDOW_HOURS: i64 = 24;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] cleanroom_store::Error),
+    #[error("unknown licence `{0}`")]
+    UnknownLicence(String),
+    #[error("only {0} may do this")]
+    Forbidden(&'static str),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Where the time comes from.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The machine's clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that moves only when told: for tests and replays.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> ManualClock {
+        ManualClock(Mutex::new(at))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|e| *e.into_inner())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Operator,
+    Reviewer,
+    Admin,
+    Auditor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+/// Who is asking: a principal (an operator company, a member of the bureau's staff) and a role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub id: String,
+    pub role: Role,
+}
+
+/// A job refused at the licence gate: the violations, each with its rule id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    pub violations: Vec<Violation>,
+}
+
+impl Refusal {
+    pub fn rules(&self) -> Vec<RuleId> {
+        self.violations.iter().map(|v| v.rule).collect()
+    }
+}
+
+pub struct Platform {
+    policies: Arc<Policies>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Platform {
+    pub fn new(policies: Arc<Policies>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Platform {
+        Platform {
+            policies,
+            store,
+            clock,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn licence(&self, id: &str) -> Result<&Licence> {
+        self.policies
+            .licence(id)
+            .ok_or_else(|| Error::UnknownLicence(id.to_owned()))
+    }
+
+    /// The licence gate every job passes before it is queued: the caller is an operator and
+    /// the licence's holder; the scenario, job kind, datasets and validity window fit; the
+    /// licence is not suspended (by policy, by an admin, or now as dormant); the daily job
+    /// limit is not reached. A refusal is recorded; an admission is recorded by the job's own
+    /// creation.
+    pub fn admit(
+        &self,
+        who: &Principal,
+        licence_id: &str,
+        scenario: &str,
+        kind: JobKind,
+    ) -> Result<std::result::Result<(), Refusal>> {
+        let now = self.now();
+        let licence = self.licence(licence_id)?;
+        let mut violations = Vec::new();
+        if who.role != Role::Operator || who.id != licence.operator {
+            violations.push(
+                Violation::new(
+                    RuleId::LicenceScope,
+                    licence_id,
+                    format!("licence `{licence_id}` is not held by the caller"),
+                )
+                .with_suggestion("submit under a licence your organisation holds"),
+            );
+        }
+        violations.extend(
+            self.policies
+                .check_licence(licence, scenario, kind, now.date_naive()),
+        );
+        // Dormancy concerns a licence otherwise in force: an expired or suspended one is not
+        // suspended again.
+        if !violations
+            .iter()
+            .any(|v| matches!(v.rule, RuleId::LicenceSuspended | RuleId::LicenceExpired))
+            && self.suspended_now(licence, now)?
+        {
+            violations.push(
+                Violation::new(
+                    RuleId::LicenceSuspended,
+                    licence_id,
+                    format!("licence `{licence_id}` is suspended and may not run jobs"),
+                )
+                .with_suggestion("ask the data bureau to review and resume the licence"),
+            );
+        }
+        // A job exactly 24 hours old has left the window.
+        let since = now - Duration::hours(RATE_WINDOW_HOURS) + Duration::microseconds(1);
+        let recent = self.store.jobs_since(licence_id, since)?;
+        if recent >= u64::from(licence.daily_job_limit) {
+            violations.push(
+                Violation::new(
+                    RuleId::LicenceRate,
+                    licence_id,
+                    format!(
+                        "licence `{licence_id}` allows {} jobs per 24 hours and has used them",
+                        licence.daily_job_limit
+                    ),
+                )
+                .with_suggestion("wait until earlier jobs leave the 24-hour window"),
+            );
+        }
+        if violations.is_empty() {
+            return Ok(Ok(()));
+        }
+        let rules: Vec<&str> = violations.iter().map(|v| v.rule.as_str()).collect();
+        self.store.append_audit(
+            &Audit::new(
+                now,
+                &who.id,
+                who.role.as_str(),
+                "job.submit",
+                licence_id,
+                &format!("refused: {}", rules.join(", ")),
+            )
+            .licence(licence_id, scenario),
+        )?;
+        Ok(Err(Refusal { violations }))
+    }
+
+    /// Whether the licence is suspended in the store, suspending it first if it has become
+    /// dormant: no job for [`DORMANT_AFTER_DAYS`] since its last one (or since it became valid).
+    fn suspended_now(&self, licence: &Licence, now: DateTime<Utc>) -> Result<bool> {
+        let state = self.store.licence_state(&licence.id)?;
+        if state.as_ref().is_some_and(|s| s.suspended) {
+            return Ok(true);
+        }
+        let start = licence
+            .valid_from
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or(now);
+        // The latest of: its last job, its start, its last resumption.
+        let last = self
+            .store
+            .last_job_at(&licence.id)?
+            .unwrap_or(start)
+            .max(start)
+            .max(state.map_or(start, |s| s.changed_at));
+        if now - last >= Duration::days(DORMANT_AFTER_DAYS) {
+            let reason = format!("dormant: no job for {DORMANT_AFTER_DAYS} days");
+            self.store.set_licence_suspended(
+                &licence.id,
+                true,
+                Some(&reason),
+                &Audit::new(
+                    now,
+                    "cleanroom",
+                    "system",
+                    "licence.suspend",
+                    &licence.id,
+                    &reason,
+                ),
+            )?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// After a job under `licence_id` ended blocked: suspends the licence for review when it
+    /// has [`VIOLATIONS_TO_SUSPEND`] blocked jobs within [`VIOLATION_WINDOW_HOURS`]. Returns
+    /// whether it did.
+    pub fn after_blocked(&self, licence_id: &str) -> Result<bool> {
+        let now = self.now();
+        let licence = self.licence(licence_id)?;
+        if self
+            .store
+            .licence_state(licence_id)?
+            .is_some_and(|s| s.suspended)
+        {
+            return Ok(false);
+        }
+        let since = now - Duration::hours(VIOLATION_WINDOW_HOURS);
+        let blocked =
+            self.store
+                .jobs_with_status_since(licence_id, &[JobStatus::Blocked], since)?;
+        if blocked < VIOLATIONS_TO_SUSPEND {
+            return Ok(false);
+        }
+        let reason = format!(
+            "{blocked} blocked jobs within {VIOLATION_WINDOW_HOURS} hours: suspended for review"
+        );
+        self.store.set_licence_suspended(
+            &licence.id,
+            true,
+            Some(&reason),
+            &Audit::new(
+                now,
+                "cleanroom",
+                "system",
+                "licence.suspend",
+                licence_id,
+                &reason,
+            ),
+        )?;
+        Ok(true)
+    }
+
+    /// An admin suspends (`suspend = true`) or resumes a licence, with a reason. Resuming a
+    /// dormant licence restarts its dormancy clock from now.
+    pub fn set_suspended(
+        &self,
+        admin: &Principal,
+        licence_id: &str,
+        suspend: bool,
+        reason: &str,
+    ) -> Result<()> {
+        if admin.role != Role::Admin {
+            return Err(Error::Forbidden("admins"));
+        }
+        self.licence(licence_id)?;
+        let action = if suspend {
+            "licence.suspend"
+        } else {
+            "licence.resume"
+        };
+        self.store.set_licence_suspended(
+            licence_id,
+            suspend,
+            Some(reason),
+            &Audit::new(
+                self.now(),
+                &admin.id,
+                admin.role.as_str(),
+                action,
+                licence_id,
+                reason,
+            ),
+        )?;
+        Ok(())
+    }
+}
