@@ -234,19 +234,7 @@ impl Platform {
             .max(state.map_or(start, |s| s.changed_at));
         if now - last >= Duration::days(DORMANT_AFTER_DAYS) {
             let reason = format!("dormant: no job for {DORMANT_AFTER_DAYS} days");
-            self.store.set_licence_suspended(
-                &licence.id,
-                true,
-                Some(&reason),
-                &Audit::new(
-                    now,
-                    "cleanroom",
-                    "system",
-                    "licence.suspend",
-                    &licence.id,
-                    &reason,
-                ),
-            )?;
+            self.suspend_by_rule(&licence.id, &reason, now)?;
             return Ok(true);
         }
         Ok(false)
@@ -275,20 +263,23 @@ impl Platform {
         let reason = format!(
             "{blocked} blocked jobs within {VIOLATION_WINDOW_HOURS} hours: suspended for review"
         );
-        self.store.set_licence_suspended(
-            &licence.id,
-            true,
-            Some(&reason),
-            &Audit::new(
-                now,
-                "cleanroom",
-                "system",
-                "licence.suspend",
-                licence_id,
-                &reason,
-            ),
-        )?;
+        self.suspend_by_rule(&licence.id, &reason, now)?;
         Ok(true)
+    }
+
+    /// A suspension the platform itself decides, recorded as the system's.
+    fn suspend_by_rule(&self, licence_id: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        let audit = Audit::new(
+            now,
+            "cleanroom",
+            "system",
+            "licence.suspend",
+            licence_id,
+            reason,
+        );
+        self.store
+            .set_licence_suspended(licence_id, true, Some(reason), &audit)?;
+        Ok(())
     }
 
     /// An admin suspends (`suspend = true`) or resumes a licence, with a reason. Resuming a
