@@ -140,6 +140,21 @@ impl Report {
     pub fn row_count(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
+
+    /// The checked result as one Arrow IPC stream (the schema, then every batch), for storing.
+    pub fn result_ipc(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        if let Some(first) = self.batches.first() {
+            let mut w =
+                datafusion::arrow::ipc::writer::StreamWriter::try_new(&mut out, &first.schema())
+                    .map_err(internal)?;
+            for b in &self.batches {
+                w.write(b).map_err(internal)?;
+            }
+            w.finish().map_err(internal)?;
+        }
+        Ok(out)
+    }
 }
 
 /// A planned job that passed the static checks.

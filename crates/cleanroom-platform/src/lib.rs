@@ -1,7 +1,9 @@
 //! The workflows the bureau runs, without HTTP: the licence gate every job passes (art. 43-48),
 //! the automatic suspensions (art. 31 and 75) and their lifting by an admin. Every decision
 //! that changes state, and every refusal, leaves an audit record in the store. Time comes from
-//! an injectable [`Clock`]: the server's, never the caller's.
+//! an injectable [`Clock`]: the server's, never the caller's. [`Jobs`] runs the job lifecycle.
+
+mod jobs;
 
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +21,8 @@ pub const VIOLATION_WINDOW_HOURS: i64 = 24;
 /// The daily job limit counts submissions in this sliding window.
 pub const RATE_WINDOW_HOURS: i64 = 24;
 
+pub use jobs::{Jobs, QueueLimits, Submitted};
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -27,6 +31,11 @@ pub enum Error {
     UnknownLicence(String),
     #[error("only {0} may do this")]
     Forbidden(&'static str),
+    /// Absent, or not the caller's: the two read the same.
+    #[error("{0} does not exist")]
+    NoJob(cleanroom_store::JobId),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -199,18 +208,31 @@ impl Platform {
             return Ok(Ok(()));
         }
         let rules: Vec<&str> = violations.iter().map(|v| v.rule.as_str()).collect();
-        self.store.append_audit(
-            &Audit::new(
-                now,
-                &who.id,
-                who.role.as_str(),
-                "job.submit",
-                licence_id,
-                &format!("refused: {}", rules.join(", ")),
-            )
-            .licence(licence_id, scenario),
-        )?;
+        self.refuse_submission(who, licence_id, scenario, &rules.join(", "), None)?;
         Ok(Err(Refusal { violations }))
+    }
+
+    /// Records a submission refused for `why`.
+    pub(crate) fn refuse_submission(
+        &self,
+        who: &Principal,
+        licence: &str,
+        scenario: &str,
+        why: &str,
+        hash: Option<&str>,
+    ) -> Result<()> {
+        let mut audit = Audit::new(
+            self.now(),
+            &who.id,
+            who.role.as_str(),
+            "job.submit",
+            licence,
+            &format!("refused: {why}"),
+        )
+        .licence(licence, scenario);
+        audit.hash = hash.map(str::to_owned);
+        self.store.append_audit(&audit)?;
+        Ok(())
     }
 
     /// Whether the licence is suspended in the store, suspending it first if it has become

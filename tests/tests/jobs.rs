@@ -1,0 +1,209 @@
+//! The job lifecycle over the real engine, the generated demo data and a real SQLite store:
+//! queued → running → succeeded or blocked, results held as files with their digest, the
+//! records in order; the queue bound; cancellation; suspension after repeated blocked jobs.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use cleanroom_platform::{
+    Error, Jobs, ManualClock, Platform, Principal, QueueLimits, Role, Submitted,
+    VIOLATIONS_TO_SUSPEND,
+};
+use cleanroom_policy::Policies;
+use cleanroom_policy::decision::RuleId;
+use cleanroom_store::{JobId, JobRow, JobStatus, SqliteStore, Store};
+use cleanroom_tests::{engine_with, policies_dir, rt};
+use datafusion::arrow::ipc::reader::StreamReader;
+
+const ELDER: &str = "LIC-ELDER-2026";
+const SCENARIO: &str = "elderly-care-planning";
+const ALLOWED: &str = "SELECT district, COUNT(*) AS n FROM residents GROUP BY district";
+const BLOCKED: &str = "SELECT citizen_id FROM residents";
+
+fn tmp() -> &'static Path {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
+    jobs: Arc<Jobs>,
+}
+
+fn world(limits: QueueLimits) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    // In the licence's first quarter, so that it is not dormant.
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
+    ));
+    let policies = Arc::new(Policies::load(&policies_dir()).unwrap());
+    let platform = Arc::new(Platform::new(policies, store.clone(), clock));
+    let engine = Arc::new(engine_with(tmp(), &policies_dir()));
+    let jobs = Jobs::new(platform, engine, store.clone(), limits);
+    World {
+        _dir: dir,
+        store,
+        jobs,
+    }
+}
+
+fn acme() -> Principal {
+    Principal {
+        id: "acme-analytics".into(),
+        role: Role::Operator,
+    }
+}
+
+fn queued(s: Submitted) -> JobId {
+    match s {
+        Submitted::Queued(id) => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Waits (bounded) until the job has finished.
+async fn finished(store: &SqliteStore, id: JobId) -> JobRow {
+    for _ in 0..1_200 {
+        let job = store.job(id).unwrap().unwrap();
+        if job.status.is_finished() {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{id} did not finish within a minute");
+}
+
+#[test]
+fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
+    let w = world(QueueLimits::default());
+    let job = rt().block_on(async {
+        w.jobs.start();
+        let id = queued(
+            w.jobs
+                .submit_sql(&acme(), ELDER, SCENARIO, ALLOWED)
+                .unwrap(),
+        );
+        finished(&w.store, id).await
+    });
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(job.decision.as_deref(), Some("allowed"));
+    let report: serde_json::Value = serde_json::from_str(job.report.as_deref().unwrap()).unwrap();
+    assert_eq!(report["decision"], "allowed");
+    // The result is held in the sandbox as Arrow IPC, with its digest.
+    let bytes = w.store.result(job.id).unwrap().unwrap();
+    let rows: usize = StreamReader::try_new(std::io::Cursor::new(&bytes), None)
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    assert_eq!(rows, 8, "one row per district");
+    let digest: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(job.result_sha256.as_deref(), Some(digest.as_str()));
+    // Intent before execution, the result's digest after.
+    let records: Vec<_> = w
+        .store
+        .audit_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.audit.action, r.audit.outcome, r.audit.hash))
+        .collect();
+    let actions: Vec<&str> = records.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["job.submit", "job.start", "job.result", "job.finish"]
+    );
+    assert_eq!(records[0].2, Some(job.source_hash.clone()));
+    assert_eq!(records[2].2, Some(digest));
+    assert_eq!(records[3].1, "succeeded");
+}
+
+#[test]
+fn repeated_blocked_jobs_are_recorded_and_suspend_the_licence() {
+    let w = world(QueueLimits::default());
+    rt().block_on(async {
+        w.jobs.start();
+        for _ in 0..VIOLATIONS_TO_SUSPEND {
+            let id = queued(
+                w.jobs
+                    .submit_sql(&acme(), ELDER, SCENARIO, BLOCKED)
+                    .unwrap(),
+            );
+            let job = finished(&w.store, id).await;
+            assert_eq!(job.status, JobStatus::Blocked);
+            assert!(job.report.unwrap().contains("output.row_level"));
+            assert_eq!(w.store.result(id).unwrap(), None, "nothing is stored");
+        }
+    });
+    match w
+        .jobs
+        .submit_sql(&acme(), ELDER, SCENARIO, ALLOWED)
+        .unwrap()
+    {
+        Submitted::Refused(r) => assert_eq!(r.rules(), vec![RuleId::LicenceSuspended]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_queue_is_bounded_and_a_queued_job_can_be_cancelled_by_its_operator_only() {
+    let w = world(QueueLimits {
+        capacity: 2,
+        workers: 1,
+    });
+    // The workers are not started yet: everything stays queued.
+    let first = queued(
+        w.jobs
+            .submit_sql(&acme(), ELDER, SCENARIO, ALLOWED)
+            .unwrap(),
+    );
+    let second = queued(
+        w.jobs
+            .submit_sql(&acme(), ELDER, SCENARIO, ALLOWED)
+            .unwrap(),
+    );
+    assert!(matches!(
+        w.jobs
+            .submit_sql(&acme(), ELDER, SCENARIO, ALLOWED)
+            .unwrap(),
+        Submitted::QueueFull
+    ));
+    let last = w.store.audit_after(0, 100).unwrap().pop().unwrap();
+    assert_eq!(last.audit.outcome, "refused: queue full");
+    let other = Principal {
+        id: "northstar-data".into(),
+        role: Role::Operator,
+    };
+    assert!(matches!(w.jobs.cancel(&other, first), Err(Error::NoJob(_))));
+    assert!(w.jobs.cancel(&acme(), first).unwrap());
+    assert_eq!(
+        w.store.job(first).unwrap().unwrap().status,
+        JobStatus::Cancelled
+    );
+    assert!(!w.jobs.cancel(&acme(), first).unwrap(), "already finished");
+    let job = rt().block_on(async {
+        w.jobs.start();
+        finished(&w.store, second).await
+    });
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(
+        w.store.job(first).unwrap().unwrap().status,
+        JobStatus::Cancelled,
+        "a cancelled job is never started"
+    );
+    assert_eq!(w.jobs.in_flight(), 0);
+}
