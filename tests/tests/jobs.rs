@@ -1,6 +1,7 @@
 //! The job lifecycle over the real engine, the generated demo data and a real SQLite store:
 //! queued → running → succeeded or blocked, results held as files with their digest, the
-//! records in order; the queue bound; cancellation; suspension after repeated blocked jobs.
+//! records in order; the queue bound; cancellation; suspension after repeated blocked jobs;
+//! products through review, download, dataset suspension and withdrawal.
 
 #![allow(
     clippy::unwrap_used,
@@ -36,6 +37,7 @@ fn tmp() -> &'static Path {
 struct World {
     _dir: tempfile::TempDir,
     store: Arc<SqliteStore>,
+    platform: Arc<Platform>,
     jobs: Arc<Jobs>,
 }
 
@@ -49,10 +51,11 @@ fn world(limits: QueueLimits) -> World {
     let policies = Arc::new(Policies::load(&policies_dir()).unwrap());
     let platform = Arc::new(Platform::new(policies, store.clone(), clock));
     let engine = Arc::new(engine_with(tmp(), &policies_dir()));
-    let jobs = Jobs::new(platform, engine, store.clone(), limits);
+    let jobs = Jobs::new(platform.clone(), engine, store.clone(), limits);
     World {
         _dir: dir,
         store,
+        platform,
         jobs,
     }
 }
@@ -83,10 +86,9 @@ async fn finished(store: &SqliteStore, id: JobId) -> JobRow {
     panic!("{id} did not finish within a minute");
 }
 
-#[test]
-fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
-    let w = world(QueueLimits::default());
-    let job = rt().block_on(async {
+/// Starts the workers and runs one allowed job to its end.
+fn run_allowed(w: &World) -> JobRow {
+    rt().block_on(async {
         w.jobs.start();
         let id = queued(
             w.jobs
@@ -94,7 +96,13 @@ fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
                 .unwrap(),
         );
         finished(&w.store, id).await
-    });
+    })
+}
+
+#[test]
+fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
+    let w = world(QueueLimits::default());
+    let job = run_allowed(&w);
     assert_eq!(job.status, JobStatus::Succeeded);
     assert_eq!(job.decision.as_deref(), Some("allowed"));
     let report: serde_json::Value = serde_json::from_str(job.report.as_deref().unwrap()).unwrap();
@@ -206,4 +214,169 @@ fn the_queue_is_bounded_and_a_queued_job_can_be_cancelled_by_its_operator_only()
         "a cancelled job is never started"
     );
     assert_eq!(w.jobs.in_flight(), 0);
+}
+
+fn principal(id: &str, role: Role) -> Principal {
+    Principal {
+        id: id.into(),
+        role,
+    }
+}
+
+#[test]
+fn a_product_is_released_after_two_distinct_reviewers_and_stops_when_withdrawn() {
+    let w = world(QueueLimits::default());
+    let (job, blocked) = rt().block_on(async {
+        w.jobs.start();
+        let ok = queued(
+            w.jobs
+                .submit_sql(&acme(), ELDER, SCENARIO, ALLOWED)
+                .unwrap(),
+        );
+        let bad = queued(
+            w.jobs
+                .submit_sql(&acme(), ELDER, SCENARIO, BLOCKED)
+                .unwrap(),
+        );
+        (finished(&w.store, ok).await, finished(&w.store, bad).await)
+    });
+    let p = &w.platform;
+    // Only a succeeded job of the caller's, with a name and a description.
+    assert!(matches!(
+        p.request_product(&acme(), blocked.id, "x", "y"),
+        Err(Error::Store(cleanroom_store::Error::State(_)))
+    ));
+    let northstar = principal("northstar-data", Role::Operator);
+    assert!(matches!(
+        p.request_product(&northstar, job.id, "x", "y"),
+        Err(Error::NoJob(_))
+    ));
+    assert!(matches!(
+        p.request_product(&acme(), job.id, " ", "y"),
+        Err(Error::Invalid(_))
+    ));
+    let id = p
+        .request_product(
+            &acme(),
+            job.id,
+            "Elderly per district",
+            "Residents per district, 2026",
+        )
+        .unwrap();
+    // social_insurance is graded important: two distinct reviewers, whatever the licence says.
+    assert_eq!(w.store.product(id).unwrap().unwrap().quorum, 2);
+    assert!(matches!(
+        p.download(&acme(), id),
+        Err(Error::Unavailable(_))
+    ));
+    let (rev1, rev2) = (
+        principal("rev-1", Role::Reviewer),
+        principal("rev-2", Role::Reviewer),
+    );
+    assert!(matches!(
+        p.review(&acme(), id, true, "fine"),
+        Err(Error::Forbidden(_))
+    ));
+    assert!(
+        matches!(
+            p.review(
+                &principal("acme-analytics", Role::Reviewer),
+                id,
+                true,
+                "mine"
+            ),
+            Err(Error::Forbidden(_))
+        ),
+        "nobody reviews what they submitted"
+    );
+    assert!(matches!(
+        p.review(&rev1, id, true, ""),
+        Err(Error::Invalid(_))
+    ));
+    let after_one = p
+        .review(&rev1, id, true, "aggregates only, k holds")
+        .unwrap();
+    assert_eq!(after_one.status, cleanroom_store::ProductStatus::Pending);
+    assert!(
+        p.review(&rev1, id, true, "again").is_err(),
+        "one review per reviewer"
+    );
+    let approved = p.review(&rev2, id, true, "checked the lineage").unwrap();
+    assert_eq!(approved.status, cleanroom_store::ProductStatus::Approved);
+    assert_eq!(approved.registration.as_deref(), Some("CR-2026-000001"));
+    // Its operator downloads the checked result; nobody else sees it exists.
+    assert_eq!(
+        p.download(&acme(), id).unwrap(),
+        w.store.result(job.id).unwrap().unwrap()
+    );
+    assert!(matches!(
+        p.download(&northstar, id),
+        Err(Error::NoProduct(_))
+    ));
+    // Suspending a dataset it derives from stops downloads at once; restoring it resumes them.
+    let admin = principal("bureau-admin", Role::Admin);
+    assert!(
+        p.set_dataset_suspended(&rev1, "residents", true, "x")
+            .is_err()
+    );
+    p.set_dataset_suspended(&admin, "residents", true, "source under correction")
+        .unwrap();
+    assert!(matches!(
+        p.download(&acme(), id),
+        Err(Error::Unavailable(_))
+    ));
+    p.set_dataset_suspended(&admin, "residents", false, "corrected")
+        .unwrap();
+    assert!(p.download(&acme(), id).is_ok());
+    p.withdraw_product(&admin, id, "recalled by the bureau")
+        .unwrap();
+    assert!(matches!(
+        p.download(&acme(), id),
+        Err(Error::Unavailable(_))
+    ));
+    let actions: Vec<String> = w
+        .store
+        .audit_after(0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.audit.action)
+        .filter(|a| a.starts_with("product.") || a.starts_with("dataset."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "product.request",
+            "product.review.approve",
+            "product.review.approve",
+            "product.approved",
+            "product.download",
+            "dataset.suspend",
+            "dataset.resume",
+            "product.download",
+            "product.withdraw",
+        ]
+    );
+}
+
+#[test]
+fn one_rejection_rejects_a_product() {
+    let w = world(QueueLimits::default());
+    let job = run_allowed(&w);
+    let p = &w.platform;
+    let id = p.request_product(&acme(), job.id, "n", "d").unwrap();
+    let rev = principal("rev-1", Role::Reviewer);
+    let row = p
+        .review(&rev, id, false, "the grouping is too fine for this use")
+        .unwrap();
+    assert_eq!(row.status, cleanroom_store::ProductStatus::Rejected);
+    assert!(row.registration.is_none());
+    assert!(
+        p.review(&principal("rev-2", Role::Reviewer), id, true, "late")
+            .is_err()
+    );
+    assert_eq!(w.store.reviews(id).unwrap().len(), 1);
+    assert!(
+        p.request_product(&acme(), job.id, "n", "d").is_err(),
+        "one product per job"
+    );
 }

@@ -4,6 +4,7 @@
 //! an injectable [`Clock`]: the server's, never the caller's. [`Jobs`] runs the job lifecycle.
 
 mod jobs;
+mod products;
 
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +23,7 @@ pub const VIOLATION_WINDOW_HOURS: i64 = 24;
 pub const RATE_WINDOW_HOURS: i64 = 24;
 
 pub use jobs::{Jobs, QueueLimits, Submitted};
+pub use products::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,6 +36,14 @@ pub enum Error {
     /// Absent, or not the caller's: the two read the same.
     #[error("{0} does not exist")]
     NoJob(cleanroom_store::JobId),
+    #[error("{0} does not exist")]
+    NoProduct(cleanroom_store::ProductId),
+    /// Bad input: an empty or oversized text, an unknown name.
+    #[error("{0}")]
+    Invalid(String),
+    /// The object exists but cannot be served now (not approved, withdrawn, suspended data).
+    #[error("not available: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

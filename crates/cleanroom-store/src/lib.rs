@@ -37,6 +37,12 @@ pub enum Error {
         from: JobStatus,
         to: JobStatus,
     },
+    #[error("product {0} does not exist")]
+    NoProduct(ProductId),
+    /// The object is not in a state that allows the change (a product already decided, a job
+    /// that has not succeeded, a second review by the same reviewer).
+    #[error("{0}")]
+    State(String),
     /// The database was written by a newer version of cleanroom.
     #[error("the store is at schema version {found}; this binary knows up to {known}")]
     Version { found: i64, known: i64 },
@@ -257,6 +263,87 @@ pub struct LicenceState {
     pub changed_at: DateTime<Utc>,
 }
 
+/// A product's number; shown as `product-<n>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ProductId(pub i64);
+
+impl std::fmt::Display for ProductId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "product-{}", self.0)
+    }
+}
+
+/// pending → approved (quorum reached) | rejected (any reviewer); approved → withdrawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProductStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+impl ProductStatus {
+    pub const ALL: [ProductStatus; 4] = [
+        ProductStatus::Pending,
+        ProductStatus::Approved,
+        ProductStatus::Rejected,
+        ProductStatus::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::Pending => "pending",
+            ProductStatus::Approved => "approved",
+            ProductStatus::Rejected => "rejected",
+            ProductStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProductStatus> {
+        ProductStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// An operator's request to release a succeeded job as a product.
+#[derive(Clone, Debug)]
+pub struct NewProduct {
+    pub job: JobId,
+    pub name: String,
+    pub description: String,
+    /// Distinct approvals needed.
+    pub quorum: u32,
+    pub requested_by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProductRow {
+    pub id: ProductId,
+    pub job: JobId,
+    pub name: String,
+    pub description: String,
+    pub status: ProductStatus,
+    pub quorum: u32,
+    pub requested_by: String,
+    #[serde(serialize_with = "ser_time")]
+    pub requested_at: DateTime<Utc>,
+    /// Given on approval: `CR-<year>-<number>`.
+    pub registration: Option<String>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// One reviewer's verdict on a product, with the reason (required either way).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Review {
+    pub reviewer: String,
+    pub approve: bool,
+    pub reason: String,
+    #[serde(serialize_with = "ser_time")]
+    pub at: DateTime<Utc>,
+}
+
 /// What [`Store::recover`] found after a start.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -317,6 +404,34 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
 
     fn licence_state(&self, licence: &str) -> Result<Option<LicenceState>>;
+
+    /// Records a product request for a succeeded job (one product per job).
+    fn create_product(&self, product: &NewProduct, audit: &Audit) -> Result<ProductId>;
+
+    fn product(&self, id: ProductId) -> Result<Option<ProductRow>>;
+
+    /// Products, oldest first, optionally of one status.
+    fn products(&self, status: Option<ProductStatus>) -> Result<Vec<ProductRow>>;
+
+    fn reviews(&self, id: ProductId) -> Result<Vec<Review>>;
+
+    /// Records a review of a pending product and decides it in the same transaction: a
+    /// rejection rejects it; the approval that reaches the quorum approves it and gives it its
+    /// registration number. A reviewer reviews a product once.
+    fn add_review(&self, id: ProductId, review: &Review, audit: &Audit) -> Result<ProductRow>;
+
+    /// Withdraws an approved product: downloads stop at once.
+    fn withdraw_product(&self, id: ProductId, audit: &Audit) -> Result<()>;
+
+    fn set_dataset_suspended(
+        &self,
+        dataset: &str,
+        suspended: bool,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> Result<()>;
+
+    fn dataset_suspended(&self, dataset: &str) -> Result<bool>;
 
     /// A record of something that changed no state (a refused request, a download).
     fn append_audit(&self, audit: &Audit) -> Result<i64>;

@@ -11,12 +11,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::files::{sweep, write_atomic};
 use crate::{
     Audit, AuditRecord, Error, JobId, JobKind, JobRow, JobStatus, JobUpdate, LicenceState, NewJob,
-    Recovery, Result, Store, TokenRow,
+    NewProduct, ProductId, ProductRow, ProductStatus, Recovery, Result, Review, Store, TokenRow,
 };
 
 /// The schema, one step per entry; `PRAGMA user_version` holds how many are applied. Steps are
 /// only ever appended.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE audit (
     seq       INTEGER PRIMARY KEY,
     at        TEXT NOT NULL,
@@ -68,7 +69,36 @@ CREATE TABLE licence_state (
     reason     TEXT,
     changed_at TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE products (
+    id           INTEGER PRIMARY KEY,
+    job          INTEGER NOT NULL UNIQUE REFERENCES jobs (id),
+    name         TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn')),
+    quorum       INTEGER NOT NULL CHECK (quorum >= 1),
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    registration TEXT UNIQUE,
+    decided_at   TEXT
+);
+CREATE TABLE reviews (
+    product  INTEGER NOT NULL REFERENCES products (id),
+    reviewer TEXT NOT NULL,
+    approve  INTEGER NOT NULL CHECK (approve IN (0, 1)),
+    reason   TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    PRIMARY KEY (product, reviewer)
+);
+CREATE TABLE dataset_state (
+    dataset    TEXT PRIMARY KEY,
+    suspended  INTEGER NOT NULL CHECK (suspended IN (0, 1)),
+    reason     TEXT,
+    changed_at TEXT NOT NULL
+);
+"#,
+];
 
 /// Times are stored as fixed-width UTC text, so that text order is time order.
 fn ts(t: DateTime<Utc>) -> String {
@@ -134,6 +164,23 @@ impl SqliteStore {
             .lock()
             .map_err(|_| Error::Db("the connection is poisoned".into()))?;
         f(&conn).map_err(db)
+    }
+
+    /// A suspension flag and its record, in one transaction.
+    fn set_flag_recorded(
+        &self,
+        table: &str,
+        key: &str,
+        id: &str,
+        suspended: bool,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> Result<()> {
+        self.tx(|tx| {
+            set_flag(tx, table, key, id, suspended, reason, audit.at)?;
+            insert_audit(tx, audit)?;
+            Ok(())
+        })
     }
 
     /// A pragma's current value, for tests and diagnostics.
@@ -249,6 +296,65 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         result_file: r.get(11)?,
         result_sha256: r.get(12)?,
     })
+}
+
+const PRODUCT_COLUMNS: &str = "id, job, name, description, status, quorum, requested_by, requested_at, registration, decided_at";
+
+fn product_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
+    let status: String = r.get(4)?;
+    Ok(ProductRow {
+        id: ProductId(r.get(0)?),
+        job: JobId(r.get(1)?),
+        name: r.get(2)?,
+        description: r.get(3)?,
+        status: ProductStatus::parse(&status).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                4,
+                rusqlite::types::Type::Text,
+                "unknown product status".into(),
+            )
+        })?,
+        quorum: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(u32::MAX),
+        requested_by: r.get(6)?,
+        requested_at: parse_ts(&r.get::<_, String>(7)?)?,
+        registration: r.get(8)?,
+        decided_at: r
+            .get::<_, Option<String>>(9)?
+            .map(|t| parse_ts(&t))
+            .transpose()?,
+    })
+}
+
+fn product_in(tx: &Transaction<'_>, id: ProductId) -> Result<ProductRow> {
+    tx.query_row(
+        &format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1"),
+        [id.0],
+        product_row,
+    )
+    .optional()
+    .map_err(db)?
+    .ok_or(Error::NoProduct(id))
+}
+
+/// Inserts or updates a suspension flag of `table` (licence_state or dataset_state).
+fn set_flag(
+    tx: &Transaction<'_>,
+    table: &str,
+    key: &str,
+    id: &str,
+    suspended: bool,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        &format!(
+            "INSERT INTO {table} ({key}, suspended, reason, changed_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT ({key}) DO UPDATE SET suspended = ?2, reason = ?3, changed_at = ?4"
+        ),
+        params![id, i64::from(suspended), reason, ts(at)],
+    )
+    .map_err(db)?;
+    Ok(())
 }
 
 fn result_name(id: JobId) -> String {
@@ -446,16 +552,14 @@ impl Store for SqliteStore {
         reason: Option<&str>,
         audit: &Audit,
     ) -> Result<()> {
-        self.tx(|tx| {
-            tx.execute(
-                "INSERT INTO licence_state (licence, suspended, reason, changed_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (licence) DO UPDATE SET suspended = ?2, reason = ?3, changed_at = ?4",
-                params![licence, i64::from(suspended), reason, ts(audit.at)],
-            )
-            .map_err(db)?;
-            insert_audit(tx, audit)?;
-            Ok(())
-        })
+        self.set_flag_recorded(
+            "licence_state",
+            "licence",
+            licence,
+            suspended,
+            reason,
+            audit,
+        )
     }
 
     fn licence_state(&self, licence: &str) -> Result<Option<LicenceState>> {
@@ -474,6 +578,194 @@ impl Store for SqliteStore {
             )
             .optional()
         })
+    }
+
+    fn create_product(&self, product: &NewProduct, audit: &Audit) -> Result<ProductId> {
+        self.tx(|tx| {
+            let status = job_status(tx, product.job)?;
+            if status != JobStatus::Succeeded {
+                return Err(Error::State(format!(
+                    "{} is {status}: only a succeeded job can become a product",
+                    product.job
+                )));
+            }
+            let taken: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM products WHERE job = ?1)",
+                    [product.job.0],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            if taken {
+                return Err(Error::State(format!(
+                    "{} has already been submitted as a product",
+                    product.job
+                )));
+            }
+            tx.execute(
+                "INSERT INTO products (job, name, description, status, quorum, requested_by, requested_at)
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6)",
+                params![
+                    product.job.0,
+                    product.name,
+                    product.description,
+                    i64::from(product.quorum.max(1)),
+                    product.requested_by,
+                    ts(product.at)
+                ],
+            )
+            .map_err(db)?;
+            let id = ProductId(tx.last_insert_rowid());
+            insert_audit(tx, audit)?;
+            Ok(id)
+        })
+    }
+
+    fn product(&self, id: ProductId) -> Result<Option<ProductRow>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1"),
+                [id.0],
+                product_row,
+            )
+            .optional()
+        })
+    }
+
+    fn products(&self, status: Option<ProductStatus>) -> Result<Vec<ProductRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {PRODUCT_COLUMNS} FROM products WHERE ?1 IS NULL OR status = ?1 ORDER BY id"
+            ))?;
+            let rows = stmt.query_map([status.map(ProductStatus::as_str)], product_row)?;
+            rows.collect()
+        })
+    }
+
+    fn reviews(&self, id: ProductId) -> Result<Vec<Review>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT reviewer, approve, reason, at FROM reviews WHERE product = ?1 ORDER BY at, reviewer",
+            )?;
+            let rows = stmt.query_map([id.0], |r| {
+                Ok(Review {
+                    reviewer: r.get(0)?,
+                    approve: r.get::<_, i64>(1)? != 0,
+                    reason: r.get(2)?,
+                    at: parse_ts(&r.get::<_, String>(3)?)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn add_review(&self, id: ProductId, review: &Review, audit: &Audit) -> Result<ProductRow> {
+        self.tx(|tx| {
+            let product = product_in(tx, id)?;
+            if product.status != ProductStatus::Pending {
+                return Err(Error::State(format!(
+                    "{id} is {}: it takes no more reviews",
+                    product.status.as_str()
+                )));
+            }
+            let done = tx.execute(
+                "INSERT INTO reviews (product, reviewer, approve, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id.0, review.reviewer, i64::from(review.approve), review.reason, ts(review.at)],
+            );
+            if let Err(rusqlite::Error::SqliteFailure(e, _)) = &done
+                && e.code == rusqlite::ErrorCode::ConstraintViolation
+            {
+                return Err(Error::State(format!(
+                    "{} has already reviewed {id}",
+                    review.reviewer
+                )));
+            }
+            done.map_err(db)?;
+            insert_audit(tx, audit)?;
+            let approvals: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM reviews WHERE product = ?1 AND approve = 1",
+                    [id.0],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let decided = if !review.approve {
+                Some((ProductStatus::Rejected, None))
+            } else if approvals >= i64::from(product.quorum) {
+                let year = review.at.format("%Y");
+                Some((ProductStatus::Approved, Some(format!("CR-{year}-{:06}", id.0))))
+            } else {
+                None
+            };
+            if let Some((status, registration)) = decided {
+                tx.execute(
+                    "UPDATE products SET status = ?2, registration = ?3, decided_at = ?4 WHERE id = ?1",
+                    params![id.0, status.as_str(), registration, ts(review.at)],
+                )
+                .map_err(db)?;
+                let outcome = registration.unwrap_or_else(|| status.as_str().to_owned());
+                insert_audit(
+                    tx,
+                    &Audit {
+                        actor: "cleanroom".into(),
+                        role: "system".into(),
+                        action: format!("product.{}", status.as_str()),
+                        object: id.to_string(),
+                        outcome,
+                        ..audit.clone()
+                    },
+                )?;
+            }
+            product_in(tx, id)
+        })
+    }
+
+    fn withdraw_product(&self, id: ProductId, audit: &Audit) -> Result<()> {
+        self.tx(|tx| {
+            let product = product_in(tx, id)?;
+            if product.status != ProductStatus::Approved {
+                return Err(Error::State(format!(
+                    "{id} is {}: only an approved product can be withdrawn",
+                    product.status.as_str()
+                )));
+            }
+            tx.execute(
+                "UPDATE products SET status = 'withdrawn', decided_at = ?2 WHERE id = ?1",
+                params![id.0, ts(audit.at)],
+            )
+            .map_err(db)?;
+            insert_audit(tx, audit)?;
+            Ok(())
+        })
+    }
+
+    fn set_dataset_suspended(
+        &self,
+        dataset: &str,
+        suspended: bool,
+        reason: Option<&str>,
+        audit: &Audit,
+    ) -> Result<()> {
+        self.set_flag_recorded(
+            "dataset_state",
+            "dataset",
+            dataset,
+            suspended,
+            reason,
+            audit,
+        )
+    }
+
+    fn dataset_suspended(&self, dataset: &str) -> Result<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT suspended FROM dataset_state WHERE dataset = ?1",
+                [dataset],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+        })
+        .map(|v| v.is_some_and(|v| v != 0))
     }
 
     fn append_audit(&self, audit: &Audit) -> Result<i64> {

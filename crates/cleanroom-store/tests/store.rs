@@ -62,7 +62,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
         assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
         assert_eq!(store.pragma("synchronous").unwrap(), "2", "FULL");
         assert_eq!(store.pragma("foreign_keys").unwrap(), "1");
-        assert_eq!(store.pragma("user_version").unwrap(), "1");
+        assert_eq!(store.pragma("user_version").unwrap(), "2");
         assert!(store.pragma("cache_size").is_err(), "only known pragmas");
     }
     // A database from a newer binary is refused, not rewritten.
@@ -72,7 +72,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
     match SqliteStore::open(dir.path()) {
         Err(Error::Version {
             found: 99,
-            known: 1,
+            known: 2,
         }) => {}
         other => panic!("{:?}", other.map(|_| ())),
     }
@@ -324,4 +324,94 @@ fn licence_counters_tokens_and_suspension() {
     assert_eq!(actions.iter().filter(|a| *a == "token.issue").count(), 1);
     assert_eq!(actions.last().map(String::as_str), Some("licence.resume"));
     assert_eq!(actions.len(), 3 * 3 + 1 + 1 + 2);
+}
+
+#[test]
+fn a_product_is_decided_in_the_transaction_of_the_review_that_decides_it() {
+    use cleanroom_store::{NewProduct, ProductStatus, Review};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let id = submit(&store, t0());
+    let request = |job| NewProduct {
+        job,
+        name: "n".into(),
+        description: "d".into(),
+        quorum: 2,
+        requested_by: "op-a".into(),
+        at: t0(),
+    };
+    let a = audit(t0(), "product.request", "job-1", "pending");
+    assert!(matches!(
+        store.create_product(&request(id), &a),
+        Err(Error::State(_))
+    ));
+    to(&store, id, JobStatus::Running, t0()).unwrap();
+    to(&store, id, JobStatus::Succeeded, t0()).unwrap();
+    let p = store.create_product(&request(id), &a).unwrap();
+    assert_eq!(p.to_string(), "product-1");
+    assert!(matches!(
+        store.create_product(&request(id), &a),
+        Err(Error::State(_))
+    ));
+    let review = |who: &str, approve| Review {
+        reviewer: who.into(),
+        approve,
+        reason: "r".into(),
+        at: t0() + Duration::hours(1),
+    };
+    let r = audit(t0(), "product.review", "product-1", "r");
+    assert_eq!(
+        store
+            .add_review(p, &review("rev-1", true), &r)
+            .unwrap()
+            .status,
+        ProductStatus::Pending
+    );
+    assert!(matches!(
+        store.add_review(p, &review("rev-1", true), &r),
+        Err(Error::State(_))
+    ));
+    assert!(matches!(
+        store.withdraw_product(p, &r),
+        Err(Error::State(_))
+    ));
+    let done = store.add_review(p, &review("rev-2", true), &r).unwrap();
+    assert_eq!(done.status, ProductStatus::Approved);
+    assert_eq!(done.registration.as_deref(), Some("CR-2026-000001"));
+    assert_eq!(done.decided_at, Some(t0() + Duration::hours(1)));
+    assert!(matches!(
+        store.add_review(p, &review("rev-3", false), &r),
+        Err(Error::State(_))
+    ));
+    assert_eq!(store.reviews(p).unwrap().len(), 2);
+    assert_eq!(
+        store.products(Some(ProductStatus::Approved)).unwrap().len(),
+        1
+    );
+    assert_eq!(
+        store.products(Some(ProductStatus::Pending)).unwrap().len(),
+        0
+    );
+    store.withdraw_product(p, &r).unwrap();
+    assert_eq!(
+        store.product(p).unwrap().unwrap().status,
+        ProductStatus::Withdrawn
+    );
+    assert!(!store.dataset_suspended("residents").unwrap());
+    store
+        .set_dataset_suspended("residents", true, Some("x"), &r)
+        .unwrap();
+    assert!(store.dataset_suspended("residents").unwrap());
+    let outcomes: Vec<String> = store
+        .audit_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.audit.action == "product.approved")
+        .map(|x| x.audit.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec!["CR-2026-000001"],
+        "the decision has its own record"
+    );
 }

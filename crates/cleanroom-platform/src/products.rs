@@ -1,0 +1,226 @@
+//! Products: an operator asks to release a succeeded job; reviewers approve or reject with a
+//! reason, up to the quorum (the licence's, and at least two distinct reviewers when the
+//! licence covers important-grade data); no reviewer reviews what they submitted; an approved
+//! product gets its registration number and only its operator downloads it, until an admin
+//! withdraws it or suspends one of its datasets (art. 40), which stops downloads at once.
+
+use cleanroom_policy::Grade;
+use cleanroom_store::{Audit, JobId, NewProduct, ProductId, ProductRow, ProductStatus, Review};
+
+use crate::{Error, Platform, Principal, Result, Role};
+
+/// Bounds on what an operator writes about a product.
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
+pub const MAX_REASON_CHARS: usize = 2_000;
+
+fn text(what: &str, value: &str, max: usize) -> Result<()> {
+    let n = value.trim().chars().count();
+    if n == 0 {
+        return Err(Error::Invalid(format!("the {what} is empty")));
+    }
+    if n > max {
+        return Err(Error::Invalid(format!(
+            "the {what} has {n} characters; at most {max} are accepted"
+        )));
+    }
+    Ok(())
+}
+
+impl Platform {
+    fn require(who: &Principal, role: Role, whom: &'static str) -> Result<()> {
+        if who.role == role {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(whom))
+        }
+    }
+
+    /// Approvals a product of this licence needs.
+    pub fn quorum(&self, licence_id: &str) -> Result<u32> {
+        let licence = self.licence(licence_id)?;
+        let important = licence.datasets.iter().any(|d| {
+            self.policies
+                .dataset(d)
+                .is_some_and(|d| d.grade >= Grade::Important)
+        });
+        let floor = if important { 2 } else { 1 };
+        Ok(licence.release_quorum.max(floor))
+    }
+
+    /// An operator asks to release one of their succeeded jobs as a product.
+    pub fn request_product(
+        &self,
+        who: &Principal,
+        job: JobId,
+        name: &str,
+        description: &str,
+    ) -> Result<ProductId> {
+        Self::require(who, Role::Operator, "operators")?;
+        text("name", name, MAX_NAME_CHARS)?;
+        text("description", description, MAX_DESCRIPTION_CHARS)?;
+        let row = self
+            .store
+            .job(job)?
+            .filter(|j| j.operator == who.id)
+            .ok_or(Error::NoJob(job))?;
+        let now = self.now();
+        let id = self.store.create_product(
+            &NewProduct {
+                job,
+                name: name.trim().into(),
+                description: description.trim().into(),
+                quorum: self.quorum(&row.licence)?,
+                requested_by: who.id.clone(),
+                at: now,
+            },
+            &Audit::new(
+                now,
+                &who.id,
+                who.role.as_str(),
+                "product.request",
+                &job.to_string(),
+                "pending",
+            )
+            .licence(&row.licence, &row.scenario),
+        )?;
+        Ok(id)
+    }
+
+    /// A reviewer approves or rejects a pending product, with a reason.
+    pub fn review(
+        &self,
+        who: &Principal,
+        id: ProductId,
+        approve: bool,
+        reason: &str,
+    ) -> Result<ProductRow> {
+        Self::require(who, Role::Reviewer, "reviewers")?;
+        text("reason", reason, MAX_REASON_CHARS)?;
+        let product = self.store.product(id)?.ok_or(Error::NoProduct(id))?;
+        let job = self
+            .store
+            .job(product.job)?
+            .ok_or(Error::NoJob(product.job))?;
+        if product.requested_by == who.id || job.operator == who.id {
+            return Err(Error::Forbidden(
+                "reviewers other than the product's submitter",
+            ));
+        }
+        let now = self.now();
+        let verdict = if approve { "approve" } else { "reject" };
+        let row = self.store.add_review(
+            id,
+            &Review {
+                reviewer: who.id.clone(),
+                approve,
+                reason: reason.trim().into(),
+                at: now,
+            },
+            &Audit::new(
+                now,
+                &who.id,
+                who.role.as_str(),
+                &format!("product.review.{verdict}"),
+                &id.to_string(),
+                reason.trim(),
+            )
+            .licence(&job.licence, &job.scenario),
+        )?;
+        Ok(row)
+    }
+
+    /// The product's content, for its operator, while it is approved and none of its licence's
+    /// datasets is suspended. Another operator's product reads as absent. Each download is a
+    /// record.
+    pub fn download(&self, who: &Principal, id: ProductId) -> Result<Vec<u8>> {
+        Self::require(who, Role::Operator, "operators")?;
+        let product = self.store.product(id)?.ok_or(Error::NoProduct(id))?;
+        let job = self
+            .store
+            .job(product.job)?
+            .filter(|j| j.operator == who.id)
+            .ok_or(Error::NoProduct(id))?;
+        if product.status != ProductStatus::Approved {
+            return Err(Error::Unavailable(format!(
+                "{id} is {}",
+                product.status.as_str()
+            )));
+        }
+        for dataset in &self.licence(&job.licence)?.datasets {
+            if self.store.dataset_suspended(dataset)? {
+                return Err(Error::Unavailable(format!(
+                    "dataset `{dataset}` that {id} derives from is suspended"
+                )));
+            }
+        }
+        let bytes = self
+            .store
+            .result(product.job)?
+            .ok_or_else(|| Error::Internal(format!("{id} has no stored content")))?;
+        self.store.append_audit(
+            &Audit::new(
+                self.now(),
+                &who.id,
+                who.role.as_str(),
+                "product.download",
+                &id.to_string(),
+                "served",
+            )
+            .licence(&job.licence, &job.scenario),
+        )?;
+        Ok(bytes)
+    }
+
+    /// An admin withdraws an approved product.
+    pub fn withdraw_product(&self, who: &Principal, id: ProductId, reason: &str) -> Result<()> {
+        Self::require(who, Role::Admin, "admins")?;
+        text("reason", reason, MAX_REASON_CHARS)?;
+        self.store.withdraw_product(
+            id,
+            &Audit::new(
+                self.now(),
+                &who.id,
+                who.role.as_str(),
+                "product.withdraw",
+                &id.to_string(),
+                reason.trim(),
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// An admin suspends or restores a dataset.
+    pub fn set_dataset_suspended(
+        &self,
+        who: &Principal,
+        dataset: &str,
+        suspend: bool,
+        reason: &str,
+    ) -> Result<()> {
+        Self::require(who, Role::Admin, "admins")?;
+        text("reason", reason, MAX_REASON_CHARS)?;
+        if self.policies.dataset(dataset).is_none() {
+            return Err(Error::Invalid(format!("unknown dataset `{dataset}`")));
+        }
+        let action = if suspend {
+            "dataset.suspend"
+        } else {
+            "dataset.resume"
+        };
+        self.store.set_dataset_suspended(
+            dataset,
+            suspend,
+            Some(reason.trim()),
+            &Audit::new(
+                self.now(),
+                &who.id,
+                who.role.as_str(),
+                action,
+                dataset,
+                reason.trim(),
+            ),
+        )?;
+        Ok(())
+    }
+}
