@@ -74,6 +74,8 @@ fn dependency_direction() {
                 "cleanroom-engine",
                 "cleanroom-wasm",
                 "cleanroom-components",
+                "cleanroom-store",
+                "cleanroom-platform",
             ][..],
         ),
     ]);

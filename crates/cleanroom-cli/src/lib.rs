@@ -117,6 +117,13 @@ enum Command {
         #[command(flatten)]
         home: Home,
     },
+    /// Bearer tokens for the platform's API.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+        #[command(flatten)]
+        home: Home,
+    },
     /// Mock datasets made from the catalog alone.
     Mock {
         #[command(subcommand)]
@@ -185,6 +192,20 @@ enum WasmCommand {
         /// Directory to create (default: the name).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Issue a bearer token for a principal in a role; print it once (only its SHA-256 is kept
+    /// in the store under --state).
+    Issue {
+        /// operator, reviewer, admin or auditor.
+        #[arg(long)]
+        role: String,
+        /// The operator company or staff member, e.g. acme-analytics (lowercase).
+        #[arg(long)]
+        principal: String,
     },
 }
 
@@ -407,6 +428,31 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             home,
             rows,
         } => demo::tour(&home, rows),
+        Command::Token {
+            command: TokenCommand::Issue { role, principal },
+            home,
+        } => {
+            let role = cleanroom_platform::Role::parse(&role).ok_or_else(|| {
+                InvalidInput("--role must be one of operator, reviewer, admin, auditor".to_string())
+            })?;
+            let policies = Arc::new(load_policies(&home.policies)?);
+            let store = Arc::new(cleanroom_store::SqliteStore::open(&home.state)?);
+            let platform = cleanroom_platform::Platform::new(
+                policies,
+                store,
+                Arc::new(cleanroom_platform::SystemClock),
+            );
+            let token = match platform.issue_token("cli", role, &principal) {
+                Err(cleanroom_platform::Error::Invalid(m)) => return Err(InvalidInput(m).into()),
+                other => other?,
+            };
+            eprintln!(
+                "token for {principal} ({}); it is shown once and only its SHA-256 is kept:",
+                role.as_str()
+            );
+            println!("{token}");
+            Ok(EXIT_OK)
+        }
         Command::Bench {
             home,
             rows,

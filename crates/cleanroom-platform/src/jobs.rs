@@ -56,7 +56,7 @@ pub struct Jobs {
     receiver: Mutex<Option<mpsc::Receiver<JobId>>>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -5,6 +5,7 @@
 
 mod jobs;
 mod products;
+mod tokens;
 
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +25,7 @@ pub const RATE_WINDOW_HOURS: i64 = 24;
 
 pub use jobs::{Jobs, QueueLimits, Submitted};
 pub use products::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS};
+pub use tokens::TOKEN_PREFIX;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -99,6 +101,12 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 4] = [Role::Operator, Role::Reviewer, Role::Admin, Role::Auditor];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Operator => "operator",
