@@ -22,7 +22,8 @@ use cleanroom_platform::{
 use cleanroom_policy::Policies;
 use cleanroom_policy::decision::RuleId;
 use cleanroom_store::{JobId, JobRow, JobStatus, SqliteStore, Store};
-use cleanroom_tests::{engine_with, policies_dir, rt};
+use cleanroom_tests::{engine_with, policies_dir, root, rt};
+use cleanroom_wasm::{Host, Limits};
 use datafusion::arrow::ipc::reader::StreamReader;
 
 const ELDER: &str = "LIC-ELDER-2026";
@@ -51,7 +52,8 @@ fn world(limits: QueueLimits) -> World {
     let policies = Arc::new(Policies::load(&policies_dir()).unwrap());
     let platform = Arc::new(Platform::new(policies, store.clone(), clock));
     let engine = Arc::new(engine_with(tmp(), &policies_dir()));
-    let jobs = Jobs::new(platform.clone(), engine, store.clone(), limits);
+    let host = Arc::new(Host::new(Limits::default()).unwrap());
+    let jobs = Jobs::new(platform.clone(), engine, host, store.clone(), limits);
     World {
         _dir: dir,
         store,
@@ -379,4 +381,70 @@ fn one_rejection_rejects_a_product() {
         p.request_product(&acme(), job.id, "n", "d").is_err(),
         "one product per job"
     );
+}
+
+fn manifest(module: &str) -> String {
+    std::fs::read_to_string(root().join("sandbox/modules").join(module).join("job.toml")).unwrap()
+}
+
+#[test]
+fn a_wasm_job_runs_through_the_same_lifecycle_and_a_failing_one_keeps_its_class() {
+    let w = world(QueueLimits::default());
+    let elderly = cleanroom_components::bytes("elderly-need").unwrap();
+    // Malformed submissions are refused before anything becomes a job.
+    for (m, c) in [
+        (manifest("elderly-need"), b"not wasm".to_vec()),
+        ("[job]\nlicence = 1".to_string(), elderly.clone()),
+    ] {
+        assert!(matches!(
+            w.jobs.submit_wasm(&acme(), &m, c),
+            Err(Error::Invalid(_))
+        ));
+    }
+    let spin_manifest = manifest("elderly-need").replace(
+        "fuel_per_call = 1_000_000_000",
+        "fuel_per_call = 20_000_000",
+    );
+    assert!(spin_manifest.contains("20_000_000"));
+    let (ok, spin) = rt().block_on(async {
+        w.jobs.start();
+        let ok = queued(
+            w.jobs
+                .submit_wasm(&acme(), &manifest("elderly-need"), elderly.clone())
+                .unwrap(),
+        );
+        let spin = queued(
+            w.jobs
+                .submit_wasm(
+                    &acme(),
+                    &spin_manifest,
+                    cleanroom_components::bytes("adv-spin").unwrap(),
+                )
+                .unwrap(),
+        );
+        (finished(&w.store, ok).await, finished(&w.store, spin).await)
+    });
+    assert_eq!(ok.status, JobStatus::Succeeded);
+    assert_eq!(ok.kind, cleanroom_policy::JobKind::Wasm);
+    let digest: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&elderly)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(ok.source_hash, digest, "the component by its SHA-256");
+    let report: serde_json::Value = serde_json::from_str(ok.report.as_deref().unwrap()).unwrap();
+    assert_eq!(report["component"], digest.as_str());
+    assert!(report["fuel"].as_u64().unwrap() > 0);
+    let bytes = w.store.result(ok.id).unwrap().unwrap();
+    let rows: usize = StreamReader::try_new(std::io::Cursor::new(&bytes), None)
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    assert_eq!(rows, 8, "the need index, one row per district");
+    assert_eq!(spin.status, JobStatus::Failed);
+    let failed: serde_json::Value = serde_json::from_str(spin.report.as_deref().unwrap()).unwrap();
+    assert_eq!(failed["class"], "out_of_fuel");
+    assert_eq!(w.store.result(spin.id).unwrap(), None);
 }

@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use cleanroom_engine::{Engine, JobRequest, Report};
+use cleanroom_engine::{Engine, JobRequest, Manifest, Report, WasmJob};
 use cleanroom_policy::JobKind;
 use cleanroom_store::{Audit, JobId, JobStatus, JobUpdate, NewJob, Store};
+use cleanroom_wasm::Host;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::{mpsc, watch};
 
@@ -40,15 +41,38 @@ pub enum Submitted {
     QueueFull,
 }
 
+/// What a job runs.
+#[derive(Clone)]
+enum Request {
+    Sql(JobRequest),
+    Wasm(Arc<WasmJob>),
+}
+
+impl Request {
+    fn licence(&self) -> (&str, &str) {
+        match self {
+            Request::Sql(r) => (&r.licence, &r.scenario),
+            Request::Wasm(j) => (&j.manifest.job.licence, &j.manifest.job.scenario),
+        }
+    }
+}
+
 /// A queued job's request, held until a worker takes it (a restart interrupts it).
 struct Pending {
-    request: JobRequest,
+    request: Request,
+    source_hash: String,
     cancel: watch::Sender<bool>,
 }
+
+/// Bytes a submitted component may have; the host's own limit applies when it compiles.
+pub const MAX_COMPONENT_BYTES: usize = 32 << 20;
+/// Bytes a submitted manifest may have.
+pub const MAX_MANIFEST_BYTES: usize = 64 << 10;
 
 pub struct Jobs {
     platform: Arc<Platform>,
     engine: Arc<Engine>,
+    host: Arc<Host>,
     store: Arc<dyn Store>,
     limits: QueueLimits,
     pending: Mutex<HashMap<JobId, Pending>>,
@@ -67,6 +91,7 @@ impl Jobs {
     pub fn new(
         platform: Arc<Platform>,
         engine: Arc<Engine>,
+        host: Arc<Host>,
         store: Arc<dyn Store>,
         limits: QueueLimits,
     ) -> Arc<Jobs> {
@@ -74,6 +99,7 @@ impl Jobs {
         Arc::new(Jobs {
             platform,
             engine,
+            host,
             store,
             limits,
             pending: Mutex::new(HashMap::new()),
@@ -95,11 +121,64 @@ impl Jobs {
         scenario: &str,
         sql: &str,
     ) -> Result<Submitted> {
-        if let Err(refusal) = self.platform.admit(who, licence, scenario, JobKind::Sql)? {
+        let request = Request::Sql(JobRequest {
+            licence: licence.into(),
+            scenario: scenario.into(),
+            sql: sql.into(),
+            today: self.platform.now().date_naive(),
+        });
+        self.submit(who, request, JobKind::Sql, sha256_hex(sql.as_bytes()))
+    }
+
+    /// Submits a WASM job: a manifest (TOML, naming the licence and scenario) and a component.
+    /// Malformed input is [`Error::Invalid`] before anything is recorded as a job; the source
+    /// hash is the component's SHA-256, its name in the lineage.
+    pub fn submit_wasm(
+        &self,
+        who: &Principal,
+        manifest: &str,
+        component: Vec<u8>,
+    ) -> Result<Submitted> {
+        if manifest.len() > MAX_MANIFEST_BYTES {
+            return Err(Error::Invalid(format!(
+                "the manifest is {} bytes; at most {MAX_MANIFEST_BYTES} are accepted",
+                manifest.len()
+            )));
+        }
+        if component.len() > MAX_COMPONENT_BYTES {
+            return Err(Error::Invalid(format!(
+                "the component is {} bytes; at most {MAX_COMPONENT_BYTES} are accepted",
+                component.len()
+            )));
+        }
+        if !component.starts_with(b"\0asm") {
+            return Err(Error::Invalid(
+                "the component is not a WebAssembly binary".into(),
+            ));
+        }
+        let manifest = Manifest::parse(manifest).map_err(|e| Error::Invalid(e.to_string()))?;
+        let hash = sha256_hex(&component);
+        let job = WasmJob {
+            manifest,
+            component,
+            today: self.platform.now().date_naive(),
+            seed: 0,
+        };
+        self.submit(who, Request::Wasm(Arc::new(job)), JobKind::Wasm, hash)
+    }
+
+    fn submit(
+        &self,
+        who: &Principal,
+        request: Request,
+        kind: JobKind,
+        hash: String,
+    ) -> Result<Submitted> {
+        let (licence, scenario) = request.licence();
+        if let Err(refusal) = self.platform.admit(who, licence, scenario, kind)? {
             return Ok(Submitted::Refused(refusal));
         }
         let now = self.platform.now();
-        let hash = sha256_hex(sql.as_bytes());
         let permit = match self.queue.try_reserve() {
             Ok(p) => p,
             Err(_) => {
@@ -118,7 +197,7 @@ impl Jobs {
                 licence: licence.into(),
                 scenario: scenario.into(),
                 operator: who.id.clone(),
-                kind: JobKind::Sql,
+                kind,
                 source_hash: hash.clone(),
                 at: now,
             },
@@ -137,12 +216,8 @@ impl Jobs {
         self.pending().insert(
             id,
             Pending {
-                request: JobRequest {
-                    licence: licence.into(),
-                    scenario: scenario.into(),
-                    sql: sql.into(),
-                    today: now.date_naive(),
-                },
+                request,
+                source_hash: hash,
                 cancel,
             },
         );
@@ -230,25 +305,28 @@ impl Jobs {
     }
 
     async fn run(&self, id: JobId) {
-        let Some((request, mut cancelled)) = self
-            .pending()
-            .get(&id)
-            .map(|p| (p.request.clone(), p.cancel.subscribe()))
-        else {
+        let Some((request, hash, mut cancelled)) = self.pending().get(&id).map(|p| {
+            (
+                p.request.clone(),
+                p.source_hash.clone(),
+                p.cancel.subscribe(),
+            )
+        }) else {
             return; // cancelled while queued
         };
         // A store failure here leaves the job queued or running: the next start interrupts it.
-        let _ = self.execute(id, &request, &mut cancelled).await;
+        let _ = self.execute(id, &request, &hash, &mut cancelled).await;
         self.pending().remove(&id);
     }
 
     async fn execute(
         &self,
         id: JobId,
-        request: &JobRequest,
+        request: &Request,
+        hash: &str,
         cancelled: &mut watch::Receiver<bool>,
     ) -> Result<()> {
-        let (licence, scenario) = (request.licence.as_str(), request.scenario.as_str());
+        let (licence, scenario) = request.licence();
         let start = Audit::new(
             self.platform.now(),
             "cleanroom",
@@ -258,11 +336,23 @@ impl Jobs {
             "running",
         )
         .licence(licence, scenario)
-        .hash(&sha256_hex(request.sql.as_bytes()));
+        .hash(hash);
         self.store
             .transition_job(id, JobStatus::Running, &JobUpdate::default(), &start)?;
+        let run = async {
+            match request {
+                Request::Sql(r) => self.engine.run(r).await.map(|report| {
+                    let json = serde_json::to_string(&report);
+                    (report, json)
+                }),
+                Request::Wasm(j) => self.engine.run_wasm(&self.host, j).await.map(|w| {
+                    let json = serde_json::to_string(&w);
+                    (w.report, json)
+                }),
+            }
+        };
         let outcome = tokio::select! {
-            r = self.engine.run(request) => Some(r),
+            r = run => Some(r),
             _ = cancelled.wait_for(|c| *c) => None,
         };
         let Some(outcome) = outcome else {
@@ -275,24 +365,41 @@ impl Jobs {
             );
         };
         match outcome {
-            Ok(report) => self.conclude(id, request, &report),
-            Err(e) => self.finish(
-                id,
-                licence,
-                scenario,
-                JobStatus::Failed,
-                JobUpdate {
-                    decision: Some("failed".into()),
-                    report: Some(serde_json_error(&e.to_string())),
-                },
-            ),
+            Ok((report, json)) => {
+                let json = json.map_err(|e| Error::Internal(e.to_string()))?;
+                self.conclude(id, licence, scenario, &report, json)
+            }
+            Err(e) => {
+                let class = match &e {
+                    cleanroom_engine::Error::Component(f) => Some(f.failure.class()),
+                    _ => None,
+                };
+                self.finish(
+                    id,
+                    licence,
+                    scenario,
+                    JobStatus::Failed,
+                    JobUpdate {
+                        decision: Some("failed".into()),
+                        report: Some(
+                            serde_json::json!({ "error": e.to_string(), "class": class })
+                                .to_string(),
+                        ),
+                    },
+                )
+            }
         }
     }
 
     /// An executed job: its report, and for an allowed one its result file, then the status.
-    fn conclude(&self, id: JobId, request: &JobRequest, report: &Report) -> Result<()> {
-        let (licence, scenario) = (request.licence.as_str(), request.scenario.as_str());
-        let json = serde_json::to_string(report).map_err(|e| Error::Internal(e.to_string()))?;
+    fn conclude(
+        &self,
+        id: JobId,
+        licence: &str,
+        scenario: &str,
+        report: &Report,
+        json: String,
+    ) -> Result<()> {
         if report.is_allowed() {
             let bytes = report
                 .result_ipc()
@@ -339,9 +446,4 @@ impl Jobs {
     pub fn in_flight(&self) -> usize {
         self.pending().len()
     }
-}
-
-/// A failure as the report of a failed job. Engine errors are already scrubbed of data values.
-fn serde_json_error(message: &str) -> String {
-    serde_json::json!({ "error": message }).to_string()
 }

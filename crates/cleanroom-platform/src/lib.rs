@@ -23,7 +23,7 @@ pub const VIOLATION_WINDOW_HOURS: i64 = 24;
 /// The daily job limit counts submissions in this sliding window.
 pub const RATE_WINDOW_HOURS: i64 = 24;
 
-pub use jobs::{Jobs, QueueLimits, Submitted};
+pub use jobs::{Jobs, MAX_COMPONENT_BYTES, MAX_MANIFEST_BYTES, QueueLimits, Submitted};
 pub use products::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS};
 pub use tokens::TOKEN_PREFIX;
 
