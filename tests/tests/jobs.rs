@@ -205,6 +205,19 @@ fn the_queue_is_bounded_and_a_queued_job_can_be_cancelled_by_its_operator_only()
         JobStatus::Cancelled
     );
     assert!(!w.jobs.cancel(&acme(), first).unwrap(), "already finished");
+    let cancels: Vec<_> = w
+        .store
+        .audit_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.audit.action == "job.cancel")
+        .map(|r| (r.audit.actor, r.audit.object))
+        .collect();
+    assert_eq!(
+        cancels,
+        vec![("acme-analytics".to_string(), first.to_string())],
+        "who cancelled, once"
+    );
     let job = rt().block_on(async {
         w.jobs.start();
         finished(&w.store, second).await

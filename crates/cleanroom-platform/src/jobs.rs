@@ -236,6 +236,17 @@ impl Jobs {
         if job.status.is_finished() {
             return Ok(false);
         }
+        self.store.append_audit(
+            &Audit::new(
+                self.platform.now(),
+                &who.id,
+                who.role.as_str(),
+                "job.cancel",
+                &id.to_string(),
+                "requested",
+            )
+            .licence(&job.licence, &job.scenario),
+        )?;
         let signalled = match self.pending().get(&id) {
             Some(p) => {
                 let _ = p.cancel.send(true);
