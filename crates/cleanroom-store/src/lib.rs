@@ -374,6 +374,9 @@ pub trait Store: Send + Sync {
 
     fn job(&self, id: JobId) -> Result<Option<JobRow>>;
 
+    /// Up to `limit` jobs, newest first, of one operator or of all.
+    fn jobs(&self, operator: Option<&str>, limit: usize) -> Result<Vec<JobRow>>;
+
     /// The bytes of a job's result file, if it has one.
     fn result(&self, id: JobId) -> Result<Option<Vec<u8>>>;
 
@@ -395,6 +398,9 @@ pub trait Store: Send + Sync {
 
     fn token(&self, hash: &str) -> Result<Option<TokenRow>>;
 
+    /// Revokes a token from `at` on; returns false when it is unknown or already revoked.
+    fn revoke_token(&self, hash: &str, at: DateTime<Utc>, audit: &Audit) -> Result<bool>;
+
     fn set_licence_suspended(
         &self,
         licence: &str,
@@ -412,6 +418,9 @@ pub trait Store: Send + Sync {
 
     /// Products, oldest first, optionally of one status.
     fn products(&self, status: Option<ProductStatus>) -> Result<Vec<ProductRow>>;
+
+    /// The product requested for a job, if any (one per job).
+    fn product_of_job(&self, job: JobId) -> Result<Option<ProductRow>>;
 
     fn reviews(&self, id: ProductId) -> Result<Vec<Review>>;
 

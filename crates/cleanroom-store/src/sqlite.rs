@@ -449,6 +449,19 @@ impl Store for SqliteStore {
         })
     }
 
+    fn jobs(&self, operator: Option<&str>, limit: usize) -> Result<Vec<JobRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE ?1 IS NULL OR operator = ?1 ORDER BY id DESC LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(
+                params![operator, i64::try_from(limit).unwrap_or(i64::MAX)],
+                job_row,
+            )?;
+            rows.collect()
+        })
+    }
+
     fn result(&self, id: JobId) -> Result<Option<Vec<u8>>> {
         let Some(row) = self.job(id)? else {
             return Err(Error::NoJob(id));
@@ -542,6 +555,22 @@ impl Store for SqliteStore {
                 },
             )
             .optional()
+        })
+    }
+
+    fn revoke_token(&self, hash: &str, at: DateTime<Utc>, audit: &Audit) -> Result<bool> {
+        self.tx(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
+                    params![hash, ts(at)],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            insert_audit(tx, audit)?;
+            Ok(true)
         })
     }
 
@@ -639,6 +668,17 @@ impl Store for SqliteStore {
             ))?;
             let rows = stmt.query_map([status.map(ProductStatus::as_str)], product_row)?;
             rows.collect()
+        })
+    }
+
+    fn product_of_job(&self, job: JobId) -> Result<Option<ProductRow>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE job = ?1"),
+                [job.0],
+                product_row,
+            )
+            .optional()
         })
     }
 

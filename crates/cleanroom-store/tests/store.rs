@@ -256,6 +256,15 @@ fn licence_counters_tokens_and_suspension() {
         )
         .unwrap();
     assert_eq!(store.jobs_since("LIC-ELDER-2026", t0()).unwrap(), 3);
+    let newest: Vec<i64> = store
+        .jobs(None, 2)
+        .unwrap()
+        .iter()
+        .map(|j| j.id.0)
+        .collect();
+    assert_eq!(newest, [4, 3], "newest first, at most the limit");
+    assert_eq!(store.jobs(Some("op-a"), 10).unwrap().len(), 4);
+    assert!(store.jobs(Some("op-b"), 10).unwrap().is_empty());
     assert_eq!(
         store
             .jobs_since("LIC-ELDER-2026", t0() + Duration::minutes(30))
@@ -291,6 +300,17 @@ fn licence_counters_tokens_and_suspension() {
             .is_err(),
         "a hash is stored once"
     );
+    let revoke = audit(t0(), "token.revoke", "rev-1", "revoked");
+    assert!(store.revoke_token(&token.hash, t0(), &revoke).unwrap());
+    assert_eq!(
+        store.token(&token.hash).unwrap().unwrap().revoked_at,
+        Some(t0())
+    );
+    assert!(
+        !store.revoke_token(&token.hash, t0(), &revoke).unwrap(),
+        "a token is revoked once"
+    );
+    assert!(!store.revoke_token("00", t0(), &revoke).unwrap());
 
     assert_eq!(store.licence_state("LIC-ELDER-2026").unwrap(), None);
     store
@@ -322,8 +342,13 @@ fn licence_counters_tokens_and_suspension() {
     // Every change above left its record, and the failed token insert left none.
     let actions: Vec<String> = records(&store).into_iter().map(|r| r.1).collect();
     assert_eq!(actions.iter().filter(|a| *a == "token.issue").count(), 1);
+    assert_eq!(
+        actions.iter().filter(|a| *a == "token.revoke").count(),
+        1,
+        "only the revocation that changed something is recorded"
+    );
     assert_eq!(actions.last().map(String::as_str), Some("licence.resume"));
-    assert_eq!(actions.len(), 3 * 3 + 1 + 1 + 2);
+    assert_eq!(actions.len(), 3 * 3 + 1 + 1 + 1 + 2);
 }
 
 #[test]
@@ -347,8 +372,10 @@ fn a_product_is_decided_in_the_transaction_of_the_review_that_decides_it() {
     ));
     to(&store, id, JobStatus::Running, t0()).unwrap();
     to(&store, id, JobStatus::Succeeded, t0()).unwrap();
+    assert_eq!(store.product_of_job(id).unwrap(), None);
     let p = store.create_product(&request(id), &a).unwrap();
     assert_eq!(p.to_string(), "product-1");
+    assert_eq!(store.product_of_job(id).unwrap().map(|r| r.id), Some(p));
     assert!(matches!(
         store.create_product(&request(id), &a),
         Err(Error::State(_))
