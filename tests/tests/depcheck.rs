@@ -1,5 +1,6 @@
 //! The dependency direction of DESIGN.md §2, checked over `cargo metadata`:
-//! policy → guard → engine → cli, wasm → engine, demo → cli, policy → store → platform;
+//! policy → guard → engine → cli, wasm → engine, demo → cli, policy → store → platform → server
+//! → cli; HTTP (axum) only in the server;
 //! heavy crates stay in their rooms (the WASM host knows Arrow, not DataFusion; the store
 //! neither).
 
@@ -55,10 +56,19 @@ fn dependency_direction() {
             "cleanroom-platform",
             &[
                 "cleanroom-policy",
-                "cleanroom-guard",
                 "cleanroom-engine",
                 "cleanroom-wasm",
                 "cleanroom-store",
+            ][..],
+        ),
+        (
+            "cleanroom-server",
+            &[
+                "cleanroom-policy",
+                "cleanroom-engine",
+                "cleanroom-wasm",
+                "cleanroom-store",
+                "cleanroom-platform",
             ][..],
         ),
         (
@@ -76,6 +86,7 @@ fn dependency_direction() {
                 "cleanroom-components",
                 "cleanroom-store",
                 "cleanroom-platform",
+                "cleanroom-server",
             ][..],
         ),
     ]);
@@ -103,6 +114,16 @@ fn dependency_direction() {
         assert!(
             !deps[krate].contains("wasmtime") && !deps[krate].contains("arrow"),
             "{krate} holds no Arrow and no WebAssembly"
+        );
+    }
+    // HTTP lives in the server alone; the workflows know no HTTP.
+    for krate in deps
+        .keys()
+        .filter(|k| *k != "cleanroom-server" && *k != "cleanroom-tests")
+    {
+        assert!(
+            !deps[krate].contains("axum"),
+            "{krate} must not depend on axum: HTTP is the server's"
         );
     }
     assert!(

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use cleanroom_platform::{
-    Error, Jobs, ManualClock, Platform, Principal, QueueLimits, Role, Submitted,
+    Authz, Error, Jobs, ManualClock, Platform, Principal, QueueLimits, Role, Submitted,
     VIOLATIONS_TO_SUSPEND,
 };
 use cleanroom_policy::Policies;
@@ -50,7 +50,8 @@ fn world(limits: QueueLimits) -> World {
         Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
     ));
     let policies = Arc::new(Policies::load(&policies_dir()).unwrap());
-    let platform = Arc::new(Platform::new(policies, store.clone(), clock));
+    let authz = Arc::new(Authz::load(&policies_dir().join("authz")).unwrap());
+    let platform = Arc::new(Platform::new(policies, authz, store.clone(), clock));
     let engine = Arc::new(engine_with(tmp(), &policies_dir()));
     let host = Arc::new(Host::new(Limits::default()).unwrap());
     let jobs = Jobs::new(platform.clone(), engine, host, store.clone(), limits);

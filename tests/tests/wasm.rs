@@ -290,7 +290,7 @@ fn a_guest_function_inside_an_aggregate_matches_the_component_job() {
     let used = r.functions.as_ref().unwrap();
     assert_eq!(used.functions, vec!["need_score"]);
     assert_eq!(used.component.len(), 64);
-    assert!(used.calls >= 1 && used.fuel > 0);
+    assert!(used.calls >= 2 && used.fuel > 0, "the listing and the rows");
     let by_udf = rows_text(&r.batches);
     assert_eq!(by_udf.len(), 8, "{by_udf:?}");
     // The same score through `contribute`: the host's average per district must agree.
@@ -326,6 +326,29 @@ fn a_guest_function_never_releases_a_row_level_value() {
         r.violations
     );
     assert!(r.batches.is_empty());
+    // A guest's value selecting rows: blocked as a filter, before any data is read.
+    for (component, sql) in [
+        (
+            "elderly-need",
+            "SELECT r.district, COUNT(*) AS n FROM residents r JOIN social_insurance s \
+             ON r.citizen_id = s.citizen_id \
+             WHERE need_score(r.birth_date, s.pension_status, s.monthly_wage) > 0.5 GROUP BY r.district",
+        ),
+        (
+            "adv-raw-keys",
+            "SELECT district, COUNT(*) AS n FROM residents WHERE rebuild_id(district, birth_date) > 'a' GROUP BY district",
+        ),
+    ] {
+        let r = sql_with(&engine, ELDER, component, sql).unwrap();
+        assert!(!r.is_allowed(), "{sql}");
+        assert!(
+            r.violations
+                .iter()
+                .any(|v| v.rule == RuleId::OutputReversible && v.reason.contains("guest function")),
+            "{sql}: {:?}",
+            r.violations
+        );
+    }
     // Rebuilt citizen IDs, row by row or as group keys: blocked before any data is read.
     for sql in [
         "SELECT rebuild_id(district, birth_date) AS id FROM residents",
@@ -380,7 +403,8 @@ fn a_failing_guest_function_stops_the_job_with_its_class() {
         Err(Error::Component(f)) => assert_eq!(f.failure.class(), "out_of_fuel"),
         other => panic!("{:?}", other.map(|r| r.violations)),
     }
-    // A function named like a built-in would shadow it: the component is refused.
+    // A function named like a built-in would pass for it: the component is refused, even for
+    // a name the guard knows and DataFusion does not register (`extract`).
     match sql_with(
         &engine,
         ELDER,
@@ -389,7 +413,7 @@ fn a_failing_guest_function_stops_the_job_with_its_class() {
     ) {
         Err(Error::Component(f)) => {
             assert_eq!(f.failure.class(), "contract");
-            assert!(f.failure.to_string().contains("`sum`"), "{}", f.failure);
+            assert!(f.failure.to_string().contains("`extract`"), "{}", f.failure);
         }
         other => panic!("{:?}", other.map(|r| r.violations)),
     }

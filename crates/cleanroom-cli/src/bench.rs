@@ -177,7 +177,13 @@ pub(crate) fn run(home: &Home, rows: u64, runs: usize, out: Option<&Path>) -> an
              separately. Targets: ratio at most 1.15x, static check under 5 ms.\n\n{table}\n{verdict}\n\n{wasm}",
             seed = cleanroom_demo::DEFAULT_SEED,
         );
-        std::fs::write(out, doc)?;
+        // The load section (`cleanroom load`) is its own run: kept as it is.
+        let old = std::fs::read_to_string(out).unwrap_or_default();
+        let load = old
+            .find(crate::load::MARKER)
+            .map(|i| format!("\n{}", &old[i..]))
+            .unwrap_or_default();
+        std::fs::write(out, format!("{doc}{load}"))?;
         println!("wrote `{}`", out.display());
     }
     Ok(EXIT_OK)

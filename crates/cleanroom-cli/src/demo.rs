@@ -1,9 +1,9 @@
 //! `cleanroom demo`: generates the demo data if absent and walks through the demo scenarios.
 
-use cleanroom_engine::JobRequest;
+use cleanroom_platform::Role;
+use cleanroom_server::client::{Client, Response};
 
-use crate::output::{print_query, report_text};
-use crate::{EXIT_OK, Format, Home, engine, runtime, today};
+use crate::{EXIT_OK, Home, runtime};
 
 /// One step of the tour.
 pub(crate) struct Step {
@@ -88,91 +88,299 @@ pub(crate) const STEPS: &[Step] = &[
     },
 ];
 
+/// The demo's operators, reviewers and admin.
+const ACME: &str = "acme-analytics";
+const NORTH: &str = "northstar-data";
+
+/// `cleanroom demo`: the whole story over HTTP. Starts the server on a loopback port with a
+/// fresh state, issues tokens, lets the operators run allowed and blocked SQL and a WASM job,
+/// asks for a product, has two reviewers approve it and the operator download it. Each request
+/// is printed with its curl equivalent.
 pub(crate) fn tour(home: &Home, rows: u64) -> anyhow::Result<u8> {
     let generated = cleanroom_demo::ensure(&home.data, rows, cleanroom_demo::DEFAULT_SEED, true)?;
     if generated {
         println!(
-            "generated demo data ({rows} residents) in `{}`\n",
+            "generated demo data ({rows} residents) in `{}`",
             home.data.display()
         );
     } else {
-        println!("using demo data in `{}`\n", home.data.display());
+        println!("using demo data in `{}`", home.data.display());
     }
-    let engine = engine(home)?;
+    std::fs::create_dir_all(&home.state)?;
+    let state = tempfile_dir(&home.state)?;
+    let config = cleanroom_server::Config {
+        address: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        state: state.clone(),
+        data: home.data.clone(),
+        policies: home.policies.clone(),
+        limits: cleanroom_server::Limits {
+            quiet: true,
+            ..cleanroom_server::Limits::default()
+        },
+    };
     let rt = runtime()?;
+    let server = rt.block_on(cleanroom_server::Running::start(&config))?;
+    let addr = server.addr;
+    println!("server: http://{addr} (state in `{}`)\n", state.display());
+    let platform = server.app.platform.clone();
+    let issue = |role: Role, who: &str| platform.issue_token("demo", role, who);
+    let (acme, north) = (issue(Role::Operator, ACME)?, issue(Role::Operator, NORTH)?);
+    let (rev1, rev2) = (
+        issue(Role::Reviewer, "rev-1")?,
+        issue(Role::Reviewer, "rev-2")?,
+    );
+    println!(
+        "tokens issued (as `cleanroom token issue --role R --principal P` would): operators {ACME} and {NORTH}, reviewers rev-1 and rev-2\n"
+    );
+    let story = rt.block_on(async {
+        tokio::task::spawn_blocking(move || walk(addr, &acme, &north, &rev1, &rev2)).await
+    });
+    rt.block_on(server.stop())?;
+    let _ = std::fs::remove_dir_all(&state);
+    story??;
+    Ok(EXIT_OK)
+}
+
+/// A fresh directory for the demo's state under `parent`.
+fn tempfile_dir(parent: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let mut nonce = [0u8; 6];
+    getrandom::fill(&mut nonce).map_err(|_| anyhow::anyhow!("no random source"))?;
+    let name: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = parent.join(format!("demo-{name}"));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn curl(method: &str, path: &str, token: &str, body: Option<&str>) {
+    let t = format!("$TOKEN_{}", token);
+    match body {
+        Some(b) => println!(
+            "   $ curl -s -X {method} http://$HOST{path} -H \"Authorization: Bearer {t}\" -H 'Content-Type: application/json' -d '{}'",
+            b.replace('\'', "'\\''")
+        ),
+        None => println!("   $ curl -s http://$HOST{path} -H \"Authorization: Bearer {t}\""),
+    }
+}
+
+fn check(r: &Response, expected: &[u16]) -> anyhow::Result<()> {
+    if expected.contains(&r.status) {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(
+            "unexpected HTTP {}: {}",
+            r.status,
+            r.text()
+        ))
+    }
+}
+
+/// Waits for a job to finish; returns its view.
+fn wait(c: &Client, id: &str) -> anyhow::Result<serde_json::Value> {
+    for _ in 0..3_000 {
+        let r = c.get(&format!("/v1/jobs/{id}"))?;
+        check(&r, &[200])?;
+        let v = r.json();
+        if !["queued", "running"].contains(&v["status"].as_str().unwrap_or("")) {
+            return Ok(v);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Err(anyhow::anyhow!("{id} did not finish in 150 s"))
+}
+
+fn print_report(job: &serde_json::Value) {
+    let report = &job["report"];
+    println!(
+        "   → {} · status {} · decision {}",
+        job["id"].as_str().unwrap_or(""),
+        job["status"].as_str().unwrap_or(""),
+        job["decision"].as_str().unwrap_or("-")
+    );
+    for v in report["violations"].as_array().into_iter().flatten() {
+        println!(
+            "     ✗ {}  [{}]",
+            v["rule"].as_str().unwrap_or(""),
+            v["target"].as_str().unwrap_or("")
+        );
+        println!("       {}", v["reason"].as_str().unwrap_or(""));
+        if let Some(s) = v["suggestion"].as_str() {
+            println!("       suggestion: {s}");
+        }
+    }
+    if let Some(n) = report["suppressed_groups"].as_u64().filter(|n| *n > 0) {
+        println!(
+            "     suppressed groups: {n} (below k={} or dominated)",
+            report["k"]
+        );
+    }
+    if let Some(e) = report["error"].as_str() {
+        println!("     error: {e}");
+    }
+}
+
+/// Prints a result fetched as Arrow IPC as a table.
+fn print_result(c: &Client, id: &str, token: &str) -> anyhow::Result<()> {
+    let path = format!("/v1/jobs/{id}/result");
+    curl("GET", &path, token, None);
+    let r = c.get_as(&path, cleanroom_server::formats::ARROW)?;
+    if r.status != 200 {
+        println!(
+            "   → HTTP {}: {}",
+            r.status,
+            r.json()["error"]["message"].as_str().unwrap_or("")
+        );
+        return Ok(());
+    }
+    let reader = datafusion::arrow::ipc::reader::StreamReader::try_new(r.body.as_slice(), None)?;
+    let batches: Vec<_> = reader.collect::<Result<_, _>>()?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let shown: Vec<_> = batches
+        .iter()
+        .map(|b| b.slice(0, b.num_rows().min(12)))
+        .take(1)
+        .collect();
+    println!(
+        "{}",
+        datafusion::arrow::util::pretty::pretty_format_batches(&shown)?
+    );
+    if rows > 12 {
+        println!("   ({rows} rows; first 12 shown)");
+    }
+    Ok(())
+}
+
+fn walk(
+    addr: std::net::SocketAddr,
+    acme: &str,
+    north: &str,
+    rev1: &str,
+    rev2: &str,
+) -> anyhow::Result<()> {
+    let base = Client::new(addr);
+    let ops = [
+        (ACME, base.with_token(acme), "ACME"),
+        (NORTH, base.with_token(north), "NORTHSTAR"),
+    ];
+    let mut product_job = None;
     for (i, step) in STEPS.iter().enumerate() {
         println!("━━ {}. {}", i + 1, step.title);
-        println!("   licence {} · scenario {}", step.licence, step.scenario);
-        println!("   {}\n", step.sql);
-        let req = JobRequest {
-            licence: step.licence.into(),
-            scenario: step.scenario.into(),
-            sql: step.sql.into(),
-            today: today(),
-        };
-        match rt.block_on(engine.run(&req)) {
-            Ok(report) => {
-                if report.is_allowed() && !report.interactive {
-                    // The tour plays the reviewer for the non-interactive licence: the checked
-                    // rows are what a reviewer sees before approving.
-                    println!(
-                        "(reviewer's view: the operator sees only the report until the product is approved)"
-                    );
-                    let mut shown = report.clone();
-                    shown.interactive = true;
-                    print_query(&shown, Format::Table)?;
-                } else {
-                    print_query(&report, Format::Table)?;
-                }
+        let holder = if step.licence == BIZ { 1 } else { 0 };
+        let (who, c, var) = &ops[holder];
+        println!(
+            "   {who} · licence {} · scenario {}",
+            step.licence, step.scenario
+        );
+        let body = serde_json::json!({ "licence": step.licence, "scenario": step.scenario, "sql": step.sql });
+        curl("POST", "/v1/jobs", var, Some(&body.to_string()));
+        let r = c.post_json("/v1/jobs", &body)?;
+        check(&r, &[202, 403])?;
+        if r.status == 403 {
+            let e = &r.json()["error"];
+            println!(
+                "   → HTTP 403 {}: {}",
+                e["code"].as_str().unwrap_or(""),
+                e["message"].as_str().unwrap_or("")
+            );
+            for v in e["violations"].as_array().into_iter().flatten() {
+                println!(
+                    "     ✗ {}  {}",
+                    v["rule"].as_str().unwrap_or(""),
+                    v["reason"].as_str().unwrap_or("")
+                );
             }
-            Err(e) => {
-                println!("error: {e}");
-                let _ = report_text;
+            println!();
+            continue;
+        }
+        let id = r.json()["id"].as_str().unwrap_or("").to_owned();
+        let job = wait(c, &id)?;
+        print_report(&job);
+        if job["status"] == "succeeded" {
+            if job["report"]["interactive"] == true {
+                print_result(c, &id, var)?;
+                if product_job.is_none() {
+                    product_job = Some(id.clone());
+                }
+            } else {
+                println!(
+                    "   (licence not interactive: the result stays in the sandbox until a product is approved)"
+                );
             }
         }
         println!();
     }
-    wasm_step(&engine, &rt)?;
-    Ok(EXIT_OK)
-}
 
-/// The last step: a WebAssembly component over the same data, under the same checks.
-fn wasm_step(
-    engine: &cleanroom_engine::Engine,
-    rt: &tokio::runtime::Runtime,
-) -> anyhow::Result<()> {
-    let manifest = include_str!("../../../sandbox/modules/elderly-need/job.toml");
     println!(
         "━━ {}. WASM: an elderly-care need index per district, computed by a component (sandbox/modules/elderly-need)",
         STEPS.len() + 1
     );
-    println!("   licence {ELDER} · scenario {ELDER_S}");
-    println!(
-        "   the component scores each resident aged 60+; the host keeps who is who, aggregates per district, applies k, dominance, DLP and echo; finalize turns the checked averages into an index\n"
-    );
+    let manifest = include_str!("../../../sandbox/modules/elderly-need/job.toml");
     let component = cleanroom_components::example("elderly-need")
         .ok_or_else(|| anyhow::anyhow!("the example component was not built"))?;
-    let host = cleanroom_wasm::Host::new(cleanroom_wasm::Limits::default())?;
-    let job = cleanroom_engine::WasmJob {
-        manifest: cleanroom_engine::Manifest::parse(manifest)?,
-        component: component.to_vec(),
-        today: today(),
-        seed: 1,
-    };
-    match rt.block_on(engine.run_wasm(&host, &job)) {
-        Ok(r) => {
-            println!(
-                "   component sha256:{} · {} input rows · {} contributions · fuel {} · peak memory {:.1} MiB",
-                r.component,
-                r.input_rows,
-                r.contributions,
-                r.fuel,
-                r.peak_memory_bytes as f64 / f64::from(1 << 20)
-            );
-            print_query(&r.report, Format::Table)?;
-        }
-        Err(e) => println!("error: {e}"),
+    println!(
+        "   $ curl -s -X POST http://$HOST/v1/jobs -H \"Authorization: Bearer $TOKEN_ACME\" -F manifest=@job.toml -F component=@elderly_need.wasm"
+    );
+    let c = &ops[0].1;
+    let r = c.post_multipart(
+        "/v1/jobs",
+        &[("manifest", manifest.as_bytes()), ("component", component)],
+    )?;
+    check(&r, &[202])?;
+    let id = r.json()["id"].as_str().unwrap_or("").to_owned();
+    let job = wait(c, &id)?;
+    print_report(&job);
+    if job["status"] == "succeeded" {
+        print_result(c, &id, "ACME")?;
     }
     println!();
+
+    let Some(job) = product_job else {
+        return Err(anyhow::anyhow!("no job succeeded to become a product"));
+    };
+    println!(
+        "━━ {}. A product: {ACME} asks to release {job}; two reviewers approve (social insurance is important-grade data)",
+        STEPS.len() + 2
+    );
+    let body = serde_json::json!({ "job": job, "name": "Residents aged 65+ per district", "description": "Counts of residents aged 65 and over per district, for elderly-care planning." });
+    curl("POST", "/v1/products", "ACME", Some(&body.to_string()));
+    let r = c.post_json("/v1/products", &body)?;
+    check(&r, &[201])?;
+    let product = r.json()["id"].as_str().unwrap_or("").to_owned();
+    println!("   → {product} pending");
+    for (token, var, reviewer) in [(rev1, "REV1", "rev-1"), (rev2, "REV2", "rev-2")] {
+        let rc = base.with_token(token);
+        let q = rc.get("/v1/review/queue")?;
+        check(&q, &[200])?;
+        println!(
+            "   {reviewer}'s queue: {} product(s) waiting",
+            q.json()["products"].as_array().map_or(0, Vec::len)
+        );
+        let body = serde_json::json!({ "approve": true, "reason": "Counts per district with k respected; no identifiers." });
+        let path = format!("/v1/products/{product}/reviews");
+        curl("POST", &path, var, Some(&body.to_string()));
+        let r = rc.post_json(&path, &body)?;
+        check(&r, &[200])?;
+        let v = r.json();
+        println!(
+            "   → {} {}",
+            v["status"].as_str().unwrap_or(""),
+            v["registration"].as_str().unwrap_or("")
+        );
+    }
+    let path = format!("/v1/products/{product}/download");
+    println!(
+        "   $ curl -s http://$HOST{path} -H \"Authorization: Bearer $TOKEN_ACME\" -H 'Accept: text/csv'"
+    );
+    let r = c.get_as(&path, "text/csv")?;
+    check(&r, &[200])?;
+    for line in r.text().lines().take(8) {
+        println!("   {line}");
+    }
+    let r = ops[1].1.get(&path)?;
+    println!(
+        "   the other operator asking for it: HTTP {} ({})",
+        r.status,
+        r.json()["error"]["code"].as_str().unwrap_or("")
+    );
+    println!("\nEvery step above is in the audit log (GET /v1/audit, auditors only).");
     Ok(())
 }

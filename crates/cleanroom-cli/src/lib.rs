@@ -7,6 +7,7 @@
 mod bench;
 mod bench_wasm;
 mod demo;
+mod load;
 mod output;
 mod wasm;
 
@@ -123,6 +124,43 @@ enum Command {
         command: TokenCommand,
         #[command(flatten)]
         home: Home,
+    },
+    /// Serve the platform's HTTP API (JSON under /v1) until Ctrl-C or SIGTERM.
+    Serve {
+        /// Configuration file (address, state, data, policies, limits); default
+        /// `sandbox/cleanroom.toml` when it exists.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Listen here instead (`127.0.0.1:0` picks a free port; the address is printed).
+        #[arg(long)]
+        address: Option<std::net::SocketAddr>,
+        /// State directory instead of the configuration's.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Data zone instead of the configuration's.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Policy directory instead of the configuration's.
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// A bounded load over HTTP on loopback: many clients submit small jobs to a server in
+    /// this process; prints submit latency, jobs per second, errors and lost jobs.
+    Load {
+        #[command(flatten)]
+        home: Home,
+        /// Residents in the data (generated in the data zone if absent).
+        #[arg(long, default_value_t = cleanroom_demo::DEFAULT_ROWS)]
+        rows: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 200)]
+        clients: usize,
+        /// Jobs in all.
+        #[arg(long, default_value_t = 2_000)]
+        jobs: usize,
+        /// Write the results into this Markdown file (its load section, at the end).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Mock datasets made from the catalog alone.
     Mock {
@@ -428,6 +466,48 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             home,
             rows,
         } => demo::tour(&home, rows),
+        Command::Load {
+            home,
+            rows,
+            clients,
+            jobs,
+            out,
+        } => load::run(&home, rows, clients, jobs, out.as_deref()),
+        Command::Serve {
+            config,
+            address,
+            state,
+            data,
+            policies,
+        } => {
+            let default = PathBuf::from("sandbox/cleanroom.toml");
+            let path = config.or_else(|| default.exists().then_some(default));
+            let mut config = cleanroom_server::Config::load(path.as_deref())?;
+            if let Some(a) = address {
+                config.address = a;
+            }
+            if let Some(v) = state {
+                config.state = v;
+            }
+            if let Some(v) = data {
+                config.data = v;
+            }
+            if let Some(v) = policies {
+                config.policies = v;
+            }
+            if !config.data.is_dir() {
+                return Err(InvalidInput(format!(
+                    "no data zone at `{}`: run `cleanroom demo generate` first",
+                    config.data.display()
+                ))
+                .into());
+            }
+            runtime()?.block_on(cleanroom_server::serve(
+                &config,
+                cleanroom_server::shutdown_signal(),
+            ))?;
+            Ok(EXIT_OK)
+        }
         Command::Token {
             command: TokenCommand::Issue { role, principal },
             home,
@@ -437,8 +517,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             })?;
             let policies = Arc::new(load_policies(&home.policies)?);
             let store = Arc::new(cleanroom_store::SqliteStore::open(&home.state)?);
+            let authz = Arc::new(cleanroom_platform::Authz::load(
+                &home.policies.join("authz"),
+            )?);
             let platform = cleanroom_platform::Platform::new(
                 policies,
+                authz,
                 store,
                 Arc::new(cleanroom_platform::SystemClock),
             );

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use cleanroom_platform::{Platform, Role, SystemClock, TOKEN_PREFIX};
+use cleanroom_platform::{Authz, Platform, Role, SystemClock, TOKEN_PREFIX};
 use cleanroom_policy::Policies;
 use cleanroom_store::{SqliteStore, Store};
 
@@ -57,6 +57,7 @@ fn a_token_is_shown_once_stored_as_a_hash_and_authenticates() {
     let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let platform = Platform::new(
         Arc::new(Policies::load(&policies()).unwrap()),
+        Arc::new(Authz::load(&policies().join("authz")).unwrap()),
         store.clone(),
         Arc::new(SystemClock),
     );

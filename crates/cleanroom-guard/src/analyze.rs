@@ -626,21 +626,27 @@ impl Walker<'_> {
 
     fn group_key(&mut self, expr: &Expr, v: &Val) {
         self.require(v, Use::GroupBy, expr, "group by");
-        if let Some(f) = &v.guest {
-            let protected: Vec<Src> = v
-                .row_sources()
-                .map(|(s, _)| s.clone())
-                .filter(|s| self.is_protected(s))
-                .collect();
-            for s in protected {
-                let col = Self::col_name(&s);
-                self.violate(
-                    Violation::new(RuleId::OutputReversible, describe(expr), format!("group key computed by guest function `{f}` from protected column `{col}`: a guest function is opaque, so its result may only feed an aggregate or an `output` column"))
-                        .with_suggestion(self.aggregate_suggestion(&s)),
-                );
-            }
-        }
+        self.guest_rule(expr, v, "group key");
         self.lineage_indirect(v, Indirect::GroupBy);
+    }
+
+    /// A guest function's result on protected row-level data may only feed an aggregate or an
+    /// `output` column: as a group key or inside a filter it would select rows by whatever the
+    /// opaque code computes (one person's record, a differencing attack).
+    fn guest_rule(&mut self, expr: &Expr, v: &Val, what: &str) {
+        let Some(f) = &v.guest else { return };
+        let protected: Vec<Src> = v
+            .row_sources()
+            .map(|(s, _)| s.clone())
+            .filter(|s| self.is_protected(s))
+            .collect();
+        for s in protected {
+            let col = Self::col_name(&s);
+            self.violate(
+                Violation::new(RuleId::OutputReversible, describe(expr), format!("{what} computed by guest function `{f}` from protected column `{col}`: a guest function is opaque, so its result may only feed an aggregate or an `output` column"))
+                    .with_suggestion(self.aggregate_suggestion(&s)),
+            );
+        }
     }
 
     fn lineage_indirect(&mut self, v: &Val, kind: Indirect) {
@@ -653,6 +659,7 @@ impl Walker<'_> {
     fn predicate(&mut self, pred: &Expr, rel: &Rel, schema: &Arc<DFSchema>, kind: Indirect) {
         for conj in split_conjunction(pred) {
             let v = self.eval(conj, rel, schema);
+            self.guest_rule(conj, &v, "filter");
             if !contains_comparison(conj) {
                 // A bare boolean column or expression: its value decides the row.
                 self.compare_one(&v, conj, true);
@@ -1008,12 +1015,13 @@ impl Walker<'_> {
             }
             Expr::ScalarFunction(f) => {
                 let name = f.func.name().to_string();
-                // A guest function computes anything from its arguments: a transformation.
-                let class = scalar_class(&name).or_else(|| {
-                    self.ctx
-                        .is_guest_function(&name)
-                        .then_some(ScalarClass::Transform)
-                });
+                // A guest function computes anything from its arguments: a transformation. It is
+                // asked first, so that a guest name can never pass for a built-in's class.
+                let class = if self.ctx.is_guest_function(&name) {
+                    Some(ScalarClass::Transform)
+                } else {
+                    scalar_class(&name)
+                };
                 let volatile = f.func.signature().volatility == Volatility::Volatile;
                 if class.is_none() || volatile {
                     let why = if volatile {

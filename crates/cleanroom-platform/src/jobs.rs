@@ -228,11 +228,8 @@ impl Jobs {
     /// Cancels a queued or running job of the caller's. Another operator's job reads as
     /// absent ([`Error::NoJob`]); a finished job stays as it is (`Ok(false)`).
     pub fn cancel(&self, who: &Principal, id: JobId) -> Result<bool> {
-        let job = self
-            .store
-            .job(id)?
-            .filter(|j| j.operator == who.id)
-            .ok_or(Error::NoJob(id))?;
+        let job = self.store.job(id)?.ok_or(Error::NoJob(id))?;
+        self.platform.check_job(who, "job.cancel", &job)?;
         if job.status.is_finished() {
             return Ok(false);
         }
@@ -249,7 +246,8 @@ impl Jobs {
         )?;
         let signalled = match self.pending().get(&id) {
             Some(p) => {
-                let _ = p.cancel.send(true);
+                // Kept even while no worker listens yet: the worker that takes it sees it.
+                p.cancel.send_replace(true);
                 true
             }
             None => false,
@@ -325,8 +323,21 @@ impl Jobs {
         }) else {
             return; // cancelled while queued
         };
-        // A store failure here leaves the job queued or running: the next start interrupts it.
-        let _ = self.execute(id, &request, &hash, &mut cancelled).await;
+        if self
+            .execute(id, &request, &hash, &mut cancelled)
+            .await
+            .is_err()
+        {
+            // Not left running: failed, if the store still answers (otherwise the next start
+            // interrupts it). A job already finished or cancelled stays so.
+            let (licence, scenario) = request.licence();
+            let _ = self.fail(
+                id,
+                licence,
+                scenario,
+                serde_json::json!({ "error": "internal error" }),
+            );
+        }
         self.pending().remove(&id);
     }
 
@@ -385,21 +396,34 @@ impl Jobs {
                     cleanroom_engine::Error::Component(f) => Some(f.failure.class()),
                     _ => None,
                 };
-                self.finish(
+                self.fail(
                     id,
                     licence,
                     scenario,
-                    JobStatus::Failed,
-                    JobUpdate {
-                        decision: Some("failed".into()),
-                        report: Some(
-                            serde_json::json!({ "error": e.to_string(), "class": class })
-                                .to_string(),
-                        ),
-                    },
+                    serde_json::json!({ "error": e.to_string(), "class": class }),
                 )
             }
         }
+    }
+
+    /// Records a failed job with `report`.
+    fn fail(
+        &self,
+        id: JobId,
+        licence: &str,
+        scenario: &str,
+        report: serde_json::Value,
+    ) -> Result<()> {
+        self.finish(
+            id,
+            licence,
+            scenario,
+            JobStatus::Failed,
+            JobUpdate {
+                decision: Some("failed".into()),
+                report: Some(report.to_string()),
+            },
+        )
     }
 
     /// An executed job: its report, and for an allowed one its result file, then the status.

@@ -3,8 +3,10 @@
 //! that changes state, and every refusal, leaves an audit record in the store. Time comes from
 //! an injectable [`Clock`]: the server's, never the caller's. [`Jobs`] runs the job lifecycle.
 
+mod authz;
 mod jobs;
 mod products;
+mod reads;
 mod tokens;
 
 use std::sync::{Arc, Mutex};
@@ -23,9 +25,11 @@ pub const VIOLATION_WINDOW_HOURS: i64 = 24;
 /// The daily job limit counts submissions in this sliding window.
 pub const RATE_WINDOW_HOURS: i64 = 24;
 
+pub use authz::{Authz, Denied, Resource};
 pub use jobs::{Jobs, MAX_COMPONENT_BYTES, MAX_MANIFEST_BYTES, QueueLimits, Submitted};
 pub use products::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS};
-pub use tokens::TOKEN_PREFIX;
+pub use reads::{CatalogView, LicenceView, MAX_LIST, ProductView};
+pub use tokens::{TOKEN_PREFIX, token_id};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -33,8 +37,10 @@ pub enum Error {
     Store(#[from] cleanroom_store::Error),
     #[error("unknown licence `{0}`")]
     UnknownLicence(String),
-    #[error("only {0} may do this")]
-    Forbidden(&'static str),
+    /// The authorization policies did not permit it; the text names the action and the
+    /// `forbid` rules that decided, never data.
+    #[error("not permitted: {0}")]
+    Forbidden(String),
     /// Absent, or not the caller's: the two read the same.
     #[error("{0} does not exist")]
     NoJob(cleanroom_store::JobId),
@@ -51,6 +57,17 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+fn forbidden(action: &str, denied: &Denied) -> Error {
+    if denied.forbidden_by.is_empty() {
+        Error::Forbidden(format!("`{action}` is not granted to the caller"))
+    } else {
+        Error::Forbidden(format!(
+            "`{action}` is forbidden by {}",
+            denied.forbidden_by.join(", ")
+        ))
+    }
+}
 
 /// Where the time comes from.
 pub trait Clock: Send + Sync {
@@ -138,17 +155,55 @@ impl Refusal {
 
 pub struct Platform {
     policies: Arc<Policies>,
+    authz: Arc<Authz>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
 }
 
 impl Platform {
-    pub fn new(policies: Arc<Policies>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Platform {
+    pub fn new(
+        policies: Arc<Policies>,
+        authz: Arc<Authz>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Platform {
         Platform {
             policies,
+            authz,
             store,
             clock,
         }
+    }
+
+    /// Records that the platform runs from now on, if it is the first time (see
+    /// [`Store::first_start`]); returns when it first ran.
+    pub fn first_start(&self) -> Result<DateTime<Utc>> {
+        Ok(self.store.first_start(self.now())?)
+    }
+
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    /// Asks the authorization policies, with the server's clock.
+    pub fn decide(
+        &self,
+        who: &Principal,
+        action: &str,
+        resource: &Resource<'_>,
+    ) -> Result<std::result::Result<(), Denied>> {
+        self.authz.decide(who, action, resource, self.now())
+    }
+
+    /// [`Platform::decide`], a denial as [`Error::Forbidden`].
+    pub(crate) fn authorize(
+        &self,
+        who: &Principal,
+        action: &str,
+        resource: &Resource<'_>,
+    ) -> Result<()> {
+        self.decide(who, action, resource)?
+            .map_err(|d| forbidden(action, &d))
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -176,7 +231,13 @@ impl Platform {
         let now = self.now();
         let licence = self.licence(licence_id)?;
         let mut violations = Vec::new();
-        if who.role != Role::Operator || who.id != licence.operator {
+        let denied = self
+            .authz
+            .decide(who, "job.submit", &Resource::Licence(licence), now)?
+            .err();
+        // A denial no `forbid` decided means the caller does not hold the licence; the
+        // window's `forbid` is reported by the licence rules below with its rule id.
+        if denied.as_ref().is_some_and(|d| d.forbidden_by.is_empty()) {
             violations.push(
                 Violation::new(
                     RuleId::LicenceScope,
@@ -190,6 +251,18 @@ impl Platform {
             self.policies
                 .check_licence(licence, scenario, kind, now.date_naive()),
         );
+        if let Some(d) = &denied {
+            for id in &d.forbidden_by {
+                let rule = RuleId::parse(id).unwrap_or(RuleId::LicenceScope);
+                if !violations.iter().any(|v| v.rule == rule) {
+                    violations.push(Violation::new(
+                        rule,
+                        licence_id,
+                        format!("submitting under `{licence_id}` is forbidden by `{id}`"),
+                    ));
+                }
+            }
+        }
         // Dormancy concerns a licence otherwise in force: an expired or suspended one is not
         // suspended again.
         if !violations
@@ -254,7 +327,8 @@ impl Platform {
     }
 
     /// Whether the licence is suspended in the store, suspending it first if it has become
-    /// dormant: no job for [`DORMANT_AFTER_DAYS`] since its last one (or since it became valid).
+    /// dormant: no job for [`DORMANT_AFTER_DAYS`] since its last one (or since it became valid,
+    /// or since the platform first ran, whichever is later: days it did not run do not count).
     fn suspended_now(&self, licence: &Licence, now: DateTime<Utc>) -> Result<bool> {
         let state = self.store.licence_state(&licence.id)?;
         if state.as_ref().is_some_and(|s| s.suspended) {
@@ -264,7 +338,8 @@ impl Platform {
             .valid_from
             .and_hms_opt(0, 0, 0)
             .map(|t| t.and_utc())
-            .unwrap_or(now);
+            .unwrap_or(now)
+            .max(self.store.first_start(now)?);
         // The latest of: its last job, its start, its last resumption.
         let last = self
             .store
@@ -331,10 +406,8 @@ impl Platform {
         suspend: bool,
         reason: &str,
     ) -> Result<()> {
-        if admin.role != Role::Admin {
-            return Err(Error::Forbidden("admins"));
-        }
-        self.licence(licence_id)?;
+        let licence = self.licence(licence_id)?;
+        self.authorize(admin, "licence.manage", &Resource::Licence(licence))?;
         let action = if suspend {
             "licence.suspend"
         } else {

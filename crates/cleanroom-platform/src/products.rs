@@ -7,7 +7,7 @@
 use cleanroom_policy::Grade;
 use cleanroom_store::{Audit, JobId, NewProduct, ProductId, ProductRow, ProductStatus, Review};
 
-use crate::{Error, Platform, Principal, Result, Role};
+use crate::{Error, Platform, Principal, Resource, Result};
 
 /// Bounds on what an operator writes about a product.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -28,14 +28,6 @@ fn text(what: &str, value: &str, max: usize) -> Result<()> {
 }
 
 impl Platform {
-    fn require(who: &Principal, role: Role, whom: &'static str) -> Result<()> {
-        if who.role == role {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(whom))
-        }
-    }
-
     /// Approvals a product of this licence needs.
     pub fn quorum(&self, licence_id: &str) -> Result<u32> {
         let licence = self.licence(licence_id)?;
@@ -56,14 +48,10 @@ impl Platform {
         name: &str,
         description: &str,
     ) -> Result<ProductId> {
-        Self::require(who, Role::Operator, "operators")?;
+        let row = self.store.job(job)?.ok_or(Error::NoJob(job))?;
+        self.check_job(who, "product.request", &row)?;
         text("name", name, MAX_NAME_CHARS)?;
         text("description", description, MAX_DESCRIPTION_CHARS)?;
-        let row = self
-            .store
-            .job(job)?
-            .filter(|j| j.operator == who.id)
-            .ok_or(Error::NoJob(job))?;
         let now = self.now();
         let id = self.store.create_product(
             &NewProduct {
@@ -95,18 +83,9 @@ impl Platform {
         approve: bool,
         reason: &str,
     ) -> Result<ProductRow> {
-        Self::require(who, Role::Reviewer, "reviewers")?;
+        let (product, job) = self.product_and_job(id)?;
+        self.check_product(who, "product.review", &product, &job)?;
         text("reason", reason, MAX_REASON_CHARS)?;
-        let product = self.store.product(id)?.ok_or(Error::NoProduct(id))?;
-        let job = self
-            .store
-            .job(product.job)?
-            .ok_or(Error::NoJob(product.job))?;
-        if product.requested_by == who.id || job.operator == who.id {
-            return Err(Error::Forbidden(
-                "reviewers other than the product's submitter",
-            ));
-        }
         let now = self.now();
         let verdict = if approve { "approve" } else { "reject" };
         let row = self.store.add_review(
@@ -134,13 +113,8 @@ impl Platform {
     /// datasets is suspended. Another operator's product reads as absent. Each download is a
     /// record.
     pub fn download(&self, who: &Principal, id: ProductId) -> Result<Vec<u8>> {
-        Self::require(who, Role::Operator, "operators")?;
-        let product = self.store.product(id)?.ok_or(Error::NoProduct(id))?;
-        let job = self
-            .store
-            .job(product.job)?
-            .filter(|j| j.operator == who.id)
-            .ok_or(Error::NoProduct(id))?;
+        let (product, job) = self.product_and_job(id)?;
+        self.check_product(who, "product.download", &product, &job)?;
         if product.status != ProductStatus::Approved {
             return Err(Error::Unavailable(format!(
                 "{id} is {}",
@@ -174,7 +148,8 @@ impl Platform {
 
     /// An admin withdraws an approved product.
     pub fn withdraw_product(&self, who: &Principal, id: ProductId, reason: &str) -> Result<()> {
-        Self::require(who, Role::Admin, "admins")?;
+        let (product, job) = self.product_and_job(id)?;
+        self.check_product(who, "product.withdraw", &product, &job)?;
         text("reason", reason, MAX_REASON_CHARS)?;
         self.store.withdraw_product(
             id,
@@ -198,11 +173,11 @@ impl Platform {
         suspend: bool,
         reason: &str,
     ) -> Result<()> {
-        Self::require(who, Role::Admin, "admins")?;
-        text("reason", reason, MAX_REASON_CHARS)?;
         if self.policies.dataset(dataset).is_none() {
             return Err(Error::Invalid(format!("unknown dataset `{dataset}`")));
         }
+        self.authorize(who, "dataset.manage", &Resource::Dataset(dataset))?;
+        text("reason", reason, MAX_REASON_CHARS)?;
         let action = if suspend {
             "dataset.suspend"
         } else {

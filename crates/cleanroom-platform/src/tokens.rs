@@ -4,7 +4,7 @@
 use cleanroom_store::{Audit, TokenRow};
 
 use crate::jobs::sha256_hex;
-use crate::{Error, Platform, Principal, Result, Role};
+use crate::{Error, Platform, Principal, Resource, Result, Role};
 
 /// Every token starts with this, so that a leaked one is recognisable in a secret scan.
 pub const TOKEN_PREFIX: &str = "crt_";
@@ -17,9 +17,15 @@ fn is_principal(id: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
+/// A token's id: its SHA-256, hex, as the store keeps it.
+pub fn token_id(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
 impl Platform {
     /// Issues a token for `principal` in `role`, recorded as done by `issuer`. Returns the
-    /// token: it is not stored and cannot be shown again.
+    /// token: it is not stored and cannot be shown again. Its id, for revocation, is
+    /// [`token_id`] of it.
     pub fn issue_token(&self, issuer: &str, role: Role, principal: &str) -> Result<String> {
         if !is_principal(principal) {
             return Err(Error::Invalid(
@@ -35,7 +41,7 @@ impl Platform {
         let now = self.now();
         self.store.add_token(
             &TokenRow {
-                hash: sha256_hex(token.as_bytes()),
+                hash: token_id(&token),
                 role: role.as_str().into(),
                 principal: principal.into(),
                 created_at: now,
@@ -53,12 +59,40 @@ impl Platform {
         Ok(token)
     }
 
+    /// An admin issues a token (see [`Platform::issue_token`]).
+    pub fn issue_token_as(&self, who: &Principal, role: Role, principal: &str) -> Result<String> {
+        self.authorize(who, "token.manage", &Resource::Platform)?;
+        self.issue_token(&who.id, role, principal)
+    }
+
+    /// An admin revokes a token by its id (the SHA-256 the store keeps, shown when it was
+    /// issued). Returns false when no such token is in force.
+    pub fn revoke_token(&self, who: &Principal, id: &str) -> Result<bool> {
+        self.authorize(who, "token.manage", &Resource::Platform)?;
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::Invalid("a token id is 64 hex digits".into()));
+        }
+        let now = self.now();
+        Ok(self.store.revoke_token(
+            &id.to_ascii_lowercase(),
+            now,
+            &Audit::new(
+                now,
+                &who.id,
+                who.role.as_str(),
+                "token.revoke",
+                &id.to_ascii_lowercase(),
+                "revoked",
+            ),
+        )?)
+    }
+
     /// The principal a bearer token stands for, if it is known and not revoked.
     pub fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
             return Ok(None);
         }
-        let Some(row) = self.store.token(&sha256_hex(token.as_bytes()))? else {
+        let Some(row) = self.store.token(&token_id(token))? else {
             return Ok(None);
         };
         if row.revoked_at.is_some() {

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cleanroom_platform::{
-    Clock as _, DORMANT_AFTER_DAYS, ManualClock, Platform, Principal, Role, VIOLATIONS_TO_SUSPEND,
+    Authz, Clock as _, DORMANT_AFTER_DAYS, ManualClock, Platform, Principal, Role,
+    VIOLATIONS_TO_SUSPEND,
 };
 use cleanroom_policy::decision::RuleId;
 use cleanroom_policy::{JobKind, Policies};
@@ -30,12 +31,13 @@ struct World {
 }
 
 fn world(at: DateTime<Utc>) -> World {
-    let policies =
-        Policies::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let policies = Policies::load(&root).unwrap();
+    let authz = Arc::new(Authz::load(&root.join("authz")).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let clock = Arc::new(ManualClock::new(at));
-    let platform = Platform::new(Arc::new(policies), store.clone(), clock.clone());
+    let platform = Platform::new(Arc::new(policies), authz, store.clone(), clock.clone());
     World {
         _dir: dir,
         store,
@@ -278,10 +280,22 @@ fn a_licence_with_no_job_for_ninety_days_is_suspended_as_dormant() {
 
 #[test]
 fn a_licence_never_used_since_it_began_becomes_dormant_too() {
-    let w = world(Utc.with_ymd_and_hms(2026, 4, 2, 0, 0, 0).unwrap());
+    // The platform first runs on 2026-01-05 and nobody submits for 90 days.
+    let w = world(Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap());
+    w.platform.first_start().unwrap();
+    w.clock.advance(Duration::days(DORMANT_AFTER_DAYS));
     assert_eq!(
         refused(&w, &acme(), ELDER, SCENARIO),
         vec![RuleId::LicenceSuspended],
-        "valid since 2026-01-01, 91 days without a job"
+        "90 days without a job since the platform began"
     );
+}
+
+#[test]
+fn days_before_the_platform_first_ran_do_not_count_towards_dormancy() {
+    // Valid since 2026-01-01, but the platform is installed on 2026-11-27.
+    let w = world(Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap());
+    assert_eq!(refused(&w, &acme(), ELDER, SCENARIO), vec![]);
+    w.clock.advance(Duration::days(DORMANT_AFTER_DAYS - 1));
+    assert_eq!(refused(&w, &acme(), ELDER, SCENARIO), vec![]);
 }

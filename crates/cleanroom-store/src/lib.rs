@@ -398,6 +398,10 @@ pub trait Store: Send + Sync {
 
     fn token(&self, hash: &str) -> Result<Option<TokenRow>>;
 
+    /// When the platform first used this store: `at` on the first call, the same time ever
+    /// after. Days before it are not counted against a licence (dormancy).
+    fn first_start(&self, at: DateTime<Utc>) -> Result<DateTime<Utc>>;
+
     /// Revokes a token from `at` on; returns false when it is unknown or already revoked.
     fn revoke_token(&self, hash: &str, at: DateTime<Utc>, audit: &Audit) -> Result<bool>;
 

@@ -98,6 +98,12 @@ CREATE TABLE dataset_state (
     changed_at TEXT NOT NULL
 );
 "#,
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
 ];
 
 /// Times are stored as fixed-width UTC text, so that text order is time order.
@@ -558,6 +564,22 @@ impl Store for SqliteStore {
         })
     }
 
+    fn first_start(&self, at: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('first_start', ?1)",
+                [ts(at)],
+            )
+            .map_err(db)?;
+            tx.query_row(
+                "SELECT value FROM meta WHERE key = 'first_start'",
+                [],
+                |r| parse_ts(&r.get::<_, String>(0)?),
+            )
+            .map_err(db)
+        })
+    }
+
     fn revoke_token(&self, hash: &str, at: DateTime<Utc>, audit: &Audit) -> Result<bool> {
         self.tx(|tx| {
             let n = tx
@@ -855,8 +877,10 @@ impl Store for SqliteStore {
             let mut ids = Vec::with_capacity(open.len());
             for (id, licence, scenario) in open {
                 let id = JobId(id);
+                // A result attached before the crash is dropped with its file: the job never
+                // succeeded, and nobody was told it did.
                 tx.execute(
-                    "UPDATE jobs SET status = 'interrupted', updated_at = ?2 WHERE id = ?1",
+                    "UPDATE jobs SET status = 'interrupted', updated_at = ?2, result_file = NULL, result_sha256 = NULL WHERE id = ?1",
                     params![id.0, ts(at)],
                 )
                 .map_err(db)?;

@@ -62,7 +62,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
         assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
         assert_eq!(store.pragma("synchronous").unwrap(), "2", "FULL");
         assert_eq!(store.pragma("foreign_keys").unwrap(), "1");
-        assert_eq!(store.pragma("user_version").unwrap(), "2");
+        assert_eq!(store.pragma("user_version").unwrap(), "3");
         assert!(store.pragma("cache_size").is_err(), "only known pragmas");
     }
     // A database from a newer binary is refused, not rewritten.
@@ -72,7 +72,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
     match SqliteStore::open(dir.path()) {
         Err(Error::Version {
             found: 99,
-            known: 2,
+            known: 3,
         }) => {}
         other => panic!("{:?}", other.map(|_| ())),
     }
@@ -174,6 +174,7 @@ fn a_result_file_is_durable_before_its_row_and_orphans_are_swept() {
     let job = store.job(id).unwrap().unwrap();
     assert_eq!(job.result_file.as_deref(), Some("job-1.arrow"));
     assert_eq!(job.result_sha256.as_deref(), Some("cd"));
+    to(&store, id, JobStatus::Succeeded, t0()).unwrap();
     // What a crash between the file and the row would leave: files no row points to.
     let results = dir.path().join("results");
     std::fs::write(results.join("job-7.arrow"), b"orphan").unwrap();
@@ -198,6 +199,15 @@ fn recovery_interrupts_open_jobs_each_with_a_record() {
         let queued = submit(&store, t0());
         let running = submit(&store, t0());
         to(&store, running, JobStatus::Running, t0()).unwrap();
+        // Killed after its result was written and before it was marked succeeded.
+        store
+            .attach_result(
+                running,
+                b"result",
+                &"cd".repeat(32),
+                &audit(t0(), "job.result", "job-2", "stored"),
+            )
+            .unwrap();
         let done = submit(&store, t0());
         to(&store, done, JobStatus::Running, t0()).unwrap();
         to(&store, done, JobStatus::Blocked, t0()).unwrap();
@@ -208,6 +218,12 @@ fn recovery_interrupts_open_jobs_each_with_a_record() {
     let later = t0() + Duration::minutes(5);
     let recovery = store.recover(later).unwrap();
     assert_eq!(recovery.interrupted, vec![queued, running]);
+    assert_eq!(
+        recovery.orphans_removed, 1,
+        "the unfinished job's result file goes"
+    );
+    assert_eq!(store.job(running).unwrap().unwrap().result_file, None);
+    assert_eq!(store.result(running).unwrap(), None);
     for id in [queued, running] {
         let job = store.job(id).unwrap().unwrap();
         assert_eq!(job.status, JobStatus::Interrupted);
@@ -244,6 +260,12 @@ fn licence_counters_tokens_and_suspension() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     assert_eq!(store.last_job_at("LIC-ELDER-2026").unwrap(), None);
+    assert_eq!(store.first_start(t0()).unwrap(), t0());
+    assert_eq!(
+        store.first_start(t0() + Duration::days(3)).unwrap(),
+        t0(),
+        "the first start is kept"
+    );
     for h in 0..3 {
         let id = submit(&store, t0() + Duration::hours(h));
         to(&store, id, JobStatus::Running, t0() + Duration::hours(h)).unwrap();

@@ -1,0 +1,155 @@
+//! The router in process, through `tower::ServiceExt::oneshot`: the envelope (request id,
+//! errors in the API's shape), authentication, the catalog by role, strict JSON bodies and the
+//! OpenAPI document made from the route table.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use cleanroom_platform::Role;
+use cleanroom_server::{App, Config, Limits, router};
+use tower::ServiceExt as _;
+
+fn config(state: &Path) -> Config {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    Config {
+        state: state.to_owned(),
+        data: state.join("no-data"),
+        policies: root.join("policies"),
+        limits: Limits {
+            quiet: true,
+            rate_per_second: 1.0,
+            rate_burst: 3,
+            ..Limits::default()
+        },
+        ..Config::default()
+    }
+}
+
+async fn call(
+    app: &Arc<App>,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (StatusCode, Option<String>, serde_json::Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if !body.is_empty() {
+        req = req.header("content-type", "application/json");
+    }
+    let resp = router(app.clone())
+        .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let id = resp
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, id, json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_envelope_authentication_and_strict_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, recovery) = App::open(&config(dir.path())).unwrap();
+    assert!(recovery.interrupted.is_empty());
+
+    let (status, id, body) = call(&app, "GET", "/healthz", None, "").await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    assert!(id.unwrap().starts_with("req-"));
+
+    // Errors, the framework's included, come in the API's shape with the request id.
+    for (method, path, expected, code) in [
+        ("GET", "/v1/nothing", StatusCode::NOT_FOUND, "not_found"),
+        (
+            "DELETE",
+            "/v1/catalog",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "GET",
+            "/v1/catalog",
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        ),
+    ] {
+        let (status, id, body) = call(&app, method, path, None, "").await;
+        assert_eq!(status, expected, "{method} {path}");
+        assert_eq!(body["error"]["code"], code);
+        assert_eq!(body["error"]["request_id"].as_str(), id.as_deref());
+    }
+
+    let acme = app
+        .platform
+        .issue_token("test", Role::Operator, "acme-analytics")
+        .unwrap();
+    let (status, _, body) = call(&app, "GET", "/v1/catalog", Some(&acme), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let licences: Vec<&str> = body["licences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert!(licences.contains(&"LIC-ELDER-2026"));
+    assert!(
+        !licences.contains(&"LIC-BIZ-2026"),
+        "only the caller's licences"
+    );
+    let datasets = body["datasets"].as_array().unwrap();
+    assert_eq!(datasets.len(), 2, "residents and social insurance");
+    assert!(
+        datasets.iter().all(|d| d["name"]
+            .as_str()
+            .is_some_and(|n| !n.contains("Real estate"))),
+        "no dataset outside the caller's licences"
+    );
+
+    let (status, _, body) = call(
+        &app,
+        "POST",
+        "/v1/products",
+        Some(&acme),
+        r#"{"job": "job-1", "name": "n", "description": "d", "extra": true}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"]["message"].as_str().unwrap().contains("extra"));
+
+    // The third request above used the burst of three; the fourth within a second (at one
+    // request per second) exceeds it.
+    let (status, _, _) = call(&app, "GET", "/v1/jobs", Some(&acme), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = call(&app, "GET", "/v1/jobs", Some(&acme), "").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+
+    let (status, _, doc) = call(&app, "GET", "/openapi.json", None, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/v1/jobs"]["post"].is_object());
+    assert!(doc["paths"]["/v1/products/{id}/reviews"]["post"]["security"].is_array());
+
+    let (status, _, _) = call(&app, "GET", "/metrics", None, "").await;
+    assert_eq!(status, StatusCode::OK);
+}
