@@ -231,6 +231,33 @@ fn limit_applies_after_suppression() {
 }
 
 #[test]
+fn a_result_whose_every_group_is_suppressed_keeps_its_columns() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT birth_date, gender, district, hukou_type, count(*) AS n FROM residents GROUP BY birth_date, gender, district, hukou_type",
+    );
+    assert!(r.is_allowed());
+    assert_eq!(r.row_count(), 0);
+    assert!(r.suppressed_groups > 0);
+    // The stored result is a valid Arrow stream with the columns and no rows.
+    let ipc = r.result_ipc().unwrap();
+    let reader =
+        datafusion::arrow::ipc::reader::StreamReader::try_new(ipc.as_slice(), None).unwrap();
+    let names: Vec<String> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        ["birth_date", "gender", "district", "hukou_type", "n"]
+    );
+}
+
+#[test]
 fn dlp_blocks_identifier_shaped_cells_and_names() {
     let engine = engine_with(tmp(), &policies_dir());
     for sql in [

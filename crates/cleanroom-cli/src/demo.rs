@@ -129,11 +129,12 @@ pub(crate) fn tour(home: &Home, rows: u64) -> anyhow::Result<u8> {
         issue(Role::Reviewer, "rev-1")?,
         issue(Role::Reviewer, "rev-2")?,
     );
+    let admin = issue(Role::Admin, "bureau-admin")?;
     println!(
-        "tokens issued (as `cleanroom token issue --role R --principal P` would): operators {ACME} and {NORTH}, reviewers rev-1 and rev-2\n"
+        "tokens issued (as `cleanroom token issue --role R --principal P` would): operators {ACME} and {NORTH}, reviewers rev-1 and rev-2, admin bureau-admin\n"
     );
     let story = rt.block_on(async {
-        tokio::task::spawn_blocking(move || walk(addr, &acme, &north, &rev1, &rev2)).await
+        tokio::task::spawn_blocking(move || walk(addr, &acme, &north, &rev1, &rev2, &admin)).await
     });
     rt.block_on(server.stop())?;
     let _ = std::fs::remove_dir_all(&state);
@@ -231,9 +232,17 @@ fn print_result(c: &Client, id: &str, token: &str) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if r.body.is_empty() {
+        println!("   (no rows)");
+        return Ok(());
+    }
     let reader = datafusion::arrow::ipc::reader::StreamReader::try_new(r.body.as_slice(), None)?;
     let batches: Vec<_> = reader.collect::<Result<_, _>>()?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows == 0 {
+        println!("   (no rows: every group was suppressed)");
+        return Ok(());
+    }
     let shown: Vec<_> = batches
         .iter()
         .map(|b| b.slice(0, b.num_rows().min(12)))
@@ -255,6 +264,7 @@ fn walk(
     north: &str,
     rev1: &str,
     rev2: &str,
+    admin: &str,
 ) -> anyhow::Result<()> {
     let base = Client::new(addr);
     let ops = [
@@ -306,6 +316,28 @@ fn walk(
                 );
             }
         }
+        println!();
+    }
+
+    // Art. 75: five blocked jobs within a day suspend a licence for review; the bureau's
+    // admin looks and resumes it with a reason.
+    let admin = base.with_token(admin);
+    let licences = admin.get("/v1/admin/licences")?;
+    check(&licences, &[200])?;
+    let suspended = licences.json()["licences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|l| l["id"] == ELDER && l["state"]["suspended"] == true);
+    if suspended {
+        println!(
+            "━━ {ELDER} was suspended for review after five blocked jobs within a day (art. 75); the admin resumes it"
+        );
+        let body =
+            serde_json::json!({ "reason": "reviewed the blocked attempts with the operator" });
+        let path = format!("/v1/admin/licences/{ELDER}/resume");
+        curl("POST", &path, "ADMIN", Some(&body.to_string()));
+        check(&admin.post_json(&path, &body)?, &[200])?;
         println!();
     }
 

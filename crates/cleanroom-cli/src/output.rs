@@ -103,7 +103,7 @@ pub(crate) fn print_query(r: &Report, format: Format) -> anyhow::Result<()> {
             if r.is_allowed() {
                 println!("{}", suppression_text(r));
                 if visible {
-                    if r.batches.is_empty() {
+                    if r.row_count() == 0 {
                         println!("(no rows)");
                     } else {
                         println!(

@@ -55,6 +55,9 @@ pub fn check(
 ) -> Result<Checked> {
     let mut suppressed = Suppression::default();
     let k = i64::from(rules.k);
+    // Kept so that a result whose every row is suppressed still has its columns.
+    // (A new empty batch: a zero-length slice would still hold, and count, the buffers.)
+    let empty = batches.first().map(|b| RecordBatch::new_empty(b.schema()));
     let mut kept = Vec::with_capacity(batches.len());
     for batch in batches {
         let mut keep = vec![true; batch.num_rows()];
@@ -113,6 +116,10 @@ pub fn check(
         limited.push(b.slice(skip, take));
         left -= take;
         skip = 0;
+    }
+
+    if limited.is_empty() {
+        limited.extend(empty);
     }
 
     // Drop the hidden columns.
