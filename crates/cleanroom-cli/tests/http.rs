@@ -349,11 +349,19 @@ fn quorum_self_approval_download_and_withdrawal() {
         json!({ "job": id, "name": "People per district", "description": "Counts." }),
     );
     let product = r.json()["id"].as_str().unwrap().to_owned();
+    let view = rev1.get(&format!("/v1/products/{product}")).json();
     assert_eq!(
-        rev1.get(&format!("/v1/products/{product}")).json()["quorum"],
-        2,
+        view["quorum"], 2,
         "social_insurance is important: two reviewers"
     );
+    // What the reviewer reads: the source, the report with its lineage, the checked result.
+    assert_eq!(view["source"], ALLOWED_SQL);
+    assert_eq!(view["report"]["decision"], "allowed");
+    assert!(view["report"]["lineage"].is_object(), "{view}");
+    assert_eq!(view["source_hash"].as_str().map(str::len), Some(64));
+    let result = rev1.get(&format!("/v1/jobs/{id}/result"));
+    assert_eq!(result.status, 200, "{}", result.text());
+    assert!(result.json().as_array().is_some_and(|a| !a.is_empty()));
     assert_eq!(
         rev1.get("/v1/review/queue").json()["products"]
             .as_array()

@@ -127,7 +127,13 @@ impl Jobs {
             sql: sql.into(),
             today: self.platform.now().date_naive(),
         });
-        self.submit(who, request, JobKind::Sql, sha256_hex(sql.as_bytes()))
+        self.submit(
+            who,
+            request,
+            JobKind::Sql,
+            sha256_hex(sql.as_bytes()),
+            sql.to_owned(),
+        )
     }
 
     /// Submits a WASM job: a manifest (TOML, naming the licence and scenario) and a component.
@@ -156,6 +162,7 @@ impl Jobs {
                 "the component is not a WebAssembly binary".into(),
             ));
         }
+        let source = manifest.to_owned();
         let manifest = Manifest::parse(manifest).map_err(|e| Error::Invalid(e.to_string()))?;
         let hash = sha256_hex(&component);
         let job = WasmJob {
@@ -164,7 +171,13 @@ impl Jobs {
             today: self.platform.now().date_naive(),
             seed: 0,
         };
-        self.submit(who, Request::Wasm(Arc::new(job)), JobKind::Wasm, hash)
+        self.submit(
+            who,
+            Request::Wasm(Arc::new(job)),
+            JobKind::Wasm,
+            hash,
+            source,
+        )
     }
 
     fn submit(
@@ -173,6 +186,7 @@ impl Jobs {
         request: Request,
         kind: JobKind,
         hash: String,
+        source: String,
     ) -> Result<Submitted> {
         let (licence, scenario) = request.licence();
         if let Err(refusal) = self.platform.admit(who, licence, scenario, kind)? {
@@ -199,6 +213,7 @@ impl Jobs {
                 operator: who.id.clone(),
                 kind,
                 source_hash: hash.clone(),
+                source: Some(source),
                 at: now,
             },
             &Audit::new(

@@ -14,7 +14,8 @@ use crate::{Denied, Error, Platform, Principal, Resource, Result, Role, forbidde
 /// Jobs and products a list returns at most.
 pub const MAX_LIST: usize = 500;
 
-/// A product with its reviews and the approvals it still needs.
+/// A product with its reviews and the approvals it has; with its job's source (the SQL text
+/// or the WASM manifest) and report (decision, suppression, lineage), what a reviewer reads.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProductView {
     #[serde(flatten)]
@@ -24,6 +25,10 @@ pub struct ProductView {
     pub operator: String,
     pub reviews: Vec<Review>,
     pub approvals: u32,
+    pub source: Option<String>,
+    pub source_hash: String,
+    /// The job's report, JSON.
+    pub report: Option<String>,
 }
 
 /// A licence's terms and its runtime state, for admins and auditors.
@@ -140,6 +145,9 @@ impl Platform {
             operator: job.operator.clone(),
             reviews,
             approvals,
+            source: job.source.clone(),
+            source_hash: job.source_hash.clone(),
+            report: job.report.clone(),
         })
     }
 

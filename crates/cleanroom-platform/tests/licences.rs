@@ -87,6 +87,7 @@ fn submit(w: &World) -> JobId {
                 operator: "acme-analytics".into(),
                 kind: JobKind::Sql,
                 source_hash: "00".repeat(32),
+                source: None,
                 at: now,
             },
             &Audit::new(

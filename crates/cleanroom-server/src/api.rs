@@ -597,6 +597,12 @@ fn product_view(view: &cleanroom_platform::ProductView) -> Result<Value, ApiErro
     if let Some(obj) = v.as_object_mut() {
         obj.insert("id".into(), json!(view.product.id.to_string()));
         obj.insert("job".into(), json!(view.product.job.to_string()));
+        let report = view
+            .report
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<Value>(r).ok())
+            .unwrap_or(Value::Null);
+        obj.insert("report".into(), report);
     }
     Ok(v)
 }

@@ -147,6 +147,9 @@ pub struct NewJob {
     pub kind: JobKind,
     /// SHA-256 of the SQL text or of the component, hex.
     pub source_hash: String,
+    /// What reviewers read: the SQL text, or the WASM job's manifest (the component itself is
+    /// named by its hash).
+    pub source: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -170,6 +173,8 @@ pub struct JobRow {
     /// The result file's name under the results directory, and its SHA-256.
     pub result_file: Option<String>,
     pub result_sha256: Option<String>,
+    /// The SQL text or the WASM manifest.
+    pub source: Option<String>,
 }
 
 /// What a transition records besides the status.

@@ -104,6 +104,9 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 );
 "#,
+    r#"
+ALTER TABLE jobs ADD COLUMN source TEXT;
+"#,
 ];
 
 /// Times are stored as fixed-width UTC text, so that text order is time order.
@@ -271,7 +274,7 @@ fn check_transition(tx: &Transaction<'_>, id: JobId, to: JobStatus) -> Result<()
     }
 }
 
-const JOB_COLUMNS: &str = "id, licence, scenario, operator, kind, source_hash, status, submitted_at, updated_at, decision, report, result_file, result_sha256";
+const JOB_COLUMNS: &str = "id, licence, scenario, operator, kind, source_hash, status, submitted_at, updated_at, decision, report, result_file, result_sha256, source";
 
 fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
     let kind: String = r.get(4)?;
@@ -301,6 +304,7 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         report: r.get(10)?,
         result_file: r.get(11)?,
         result_sha256: r.get(12)?,
+        source: r.get(13)?,
     })
 }
 
@@ -371,15 +375,16 @@ impl Store for SqliteStore {
     fn create_job(&self, job: &NewJob, audit: &Audit) -> Result<JobId> {
         self.tx(|tx| {
             tx.execute(
-                "INSERT INTO jobs (licence, scenario, operator, kind, source_hash, status, submitted_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6)",
+                "INSERT INTO jobs (licence, scenario, operator, kind, source_hash, status, submitted_at, updated_at, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6, ?7)",
                 params![
                     job.licence,
                     job.scenario,
                     job.operator,
                     job.kind.as_str(),
                     job.source_hash,
-                    ts(job.at)
+                    ts(job.at),
+                    job.source
                 ],
             )
             .map_err(db)?;

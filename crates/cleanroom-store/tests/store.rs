@@ -18,6 +18,7 @@ fn new_job(licence: &str, at: DateTime<Utc>) -> NewJob {
         operator: "op-a".into(),
         kind: JobKind::Sql,
         source_hash: "ab".repeat(32),
+        source: Some("SELECT 1".into()),
         at,
     }
 }
@@ -62,7 +63,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
         assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
         assert_eq!(store.pragma("synchronous").unwrap(), "2", "FULL");
         assert_eq!(store.pragma("foreign_keys").unwrap(), "1");
-        assert_eq!(store.pragma("user_version").unwrap(), "3");
+        assert_eq!(store.pragma("user_version").unwrap(), "4");
         assert!(store.pragma("cache_size").is_err(), "only known pragmas");
     }
     // A database from a newer binary is refused, not rewritten.
@@ -72,7 +73,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
     match SqliteStore::open(dir.path()) {
         Err(Error::Version {
             found: 99,
-            known: 3,
+            known: 4,
         }) => {}
         other => panic!("{:?}", other.map(|_| ())),
     }
@@ -87,6 +88,7 @@ fn a_state_change_and_its_record_commit_together() {
     let job = store.job(id).unwrap().unwrap();
     assert_eq!(job.status, JobStatus::Queued);
     assert_eq!(job.submitted_at, t0());
+    assert_eq!(job.source.as_deref(), Some("SELECT 1"));
     to(&store, id, JobStatus::Running, t0() + Duration::seconds(1)).unwrap();
     // A transition the lifecycle refuses changes nothing and records nothing.
     match to(&store, id, JobStatus::Queued, t0()) {
