@@ -181,10 +181,6 @@ impl Platform {
         Ok(self.store.first_start(self.now())?)
     }
 
-    pub fn policies(&self) -> &Policies {
-        &self.policies
-    }
-
     /// Asks the authorization policies, with the server's clock.
     pub fn decide(
         &self,
@@ -408,6 +404,8 @@ impl Platform {
     ) -> Result<()> {
         let licence = self.licence(licence_id)?;
         self.authorize(admin, "licence.manage", &Resource::Licence(licence))?;
+        products::text("reason", reason, MAX_REASON_CHARS)?;
+        let reason = reason.trim();
         let action = if suspend {
             "licence.suspend"
         } else {

@@ -14,7 +14,7 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
 pub const MAX_REASON_CHARS: usize = 2_000;
 
-fn text(what: &str, value: &str, max: usize) -> Result<()> {
+pub(crate) fn text(what: &str, value: &str, max: usize) -> Result<()> {
     let n = value.trim().chars().count();
     if n == 0 {
         return Err(Error::Invalid(format!("the {what} is empty")));

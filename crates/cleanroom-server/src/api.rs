@@ -712,12 +712,9 @@ async fn licence_state(
 ) -> ApiResult {
     let suspend = verb(&v)?;
     let r: Reason = parse_json(&headers, &body)?;
-    if r.reason.trim().is_empty() {
-        return Err(bad_request("a reason is required"));
-    }
     let platform = app.platform.clone();
     let lid = id.clone();
-    blocking(move || platform.set_suspended(&who, &lid, suspend, r.reason.trim())).await?;
+    blocking(move || platform.set_suspended(&who, &lid, suspend, &r.reason)).await?;
     ok(json!({ "licence": id, "suspended": suspend }))
 }
 

@@ -229,10 +229,6 @@ impl ApiError {
         self.0.detail.insert(key.to_owned(), value);
         self
     }
-
-    pub fn status(&self) -> StatusCode {
-        self.0.status
-    }
 }
 
 impl IntoResponse for ApiError {
