@@ -1,6 +1,6 @@
 //! The dependency direction of DESIGN.md §2, checked over `cargo metadata`:
 //! policy → guard → engine → cli, wasm → engine, demo → cli, policy → store → platform → server
-//! → cli; HTTP (axum) only in the server;
+//! → cli, tlog → store; HTTP (axum) only in the server, ring only in the transparency log;
 //! heavy crates stay in their rooms (the WASM host knows Arrow, not DataFusion; the store
 //! neither).
 
@@ -51,7 +51,8 @@ fn dependency_direction() {
         ("cleanroom-guard", &["cleanroom-policy"][..]),
         ("cleanroom-wasm", &[][..]),
         ("cleanroom-components", &[][..]),
-        ("cleanroom-store", &["cleanroom-policy"][..]),
+        ("cleanroom-tlog", &[][..]),
+        ("cleanroom-store", &["cleanroom-policy", "cleanroom-tlog"][..]),
         (
             "cleanroom-platform",
             &[
@@ -59,6 +60,7 @@ fn dependency_direction() {
                 "cleanroom-engine",
                 "cleanroom-wasm",
                 "cleanroom-store",
+                "cleanroom-tlog",
             ][..],
         ),
         (
@@ -69,6 +71,7 @@ fn dependency_direction() {
                 "cleanroom-wasm",
                 "cleanroom-store",
                 "cleanroom-platform",
+                "cleanroom-tlog",
             ][..],
         ),
         (
@@ -87,6 +90,7 @@ fn dependency_direction() {
                 "cleanroom-store",
                 "cleanroom-platform",
                 "cleanroom-server",
+                "cleanroom-tlog",
             ][..],
         ),
     ]);
@@ -124,6 +128,13 @@ fn dependency_direction() {
         assert!(
             !deps[krate].contains("axum"),
             "{krate} must not depend on axum: HTTP is the server's"
+        );
+    }
+    // Signatures are made in one place.
+    for krate in deps.keys().filter(|k| *k != "cleanroom-tlog") {
+        assert!(
+            !deps[krate].contains("ring"),
+            "{krate} must not depend on ring: signatures are the transparency log's"
         );
     }
     assert!(
