@@ -52,7 +52,10 @@ fn dependency_direction() {
         ("cleanroom-wasm", &[][..]),
         ("cleanroom-components", &[][..]),
         ("cleanroom-tlog", &[][..]),
-        ("cleanroom-store", &["cleanroom-policy", "cleanroom-tlog"][..]),
+        (
+            "cleanroom-store",
+            &["cleanroom-policy", "cleanroom-tlog"][..],
+        ),
         (
             "cleanroom-platform",
             &[

@@ -10,7 +10,9 @@
 //! that points to them commits, and [`Store::recover`] removes any file no row points to.
 
 mod files;
+pub mod log;
 mod sqlite;
+pub mod verify;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,6 +20,7 @@ use serde::Serialize;
 /// A job's kind, as licences name it.
 pub use cleanroom_policy::JobKind;
 pub use files::write_atomic;
+pub use log::{ConsistencyProof, InclusionProof, LogOptions, SignedCheckpoint};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -456,6 +459,34 @@ pub trait Store: Send + Sync {
 
     /// Up to `limit` records after sequence number `after`, in order.
     fn audit_after(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>>;
+
+    /// Signs a checkpoint of the whole log if it grew since the last one; returns the latest.
+    fn checkpoint(&self) -> Result<Option<SignedCheckpoint>>;
+
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>>;
+
+    /// The checkpoint signed at exactly `size` records, if one was.
+    fn checkpoint_of(&self, size: u64) -> Result<Option<SignedCheckpoint>>;
+
+    /// How many records the log holds, purged ones included.
+    fn log_size(&self) -> Result<u64>;
+
+    /// The proof that record `seq` is in the tree of the first `size` records.
+    fn inclusion_proof(&self, seq: i64, size: u64) -> Result<InclusionProof>;
+
+    /// The proof that the tree of `size1` records is a prefix of the tree of `size2`.
+    fn consistency_proof(&self, size1: u64, size2: u64) -> Result<ConsistencyProof>;
+
+    /// The platform's public key.
+    fn verifier(&self) -> Result<cleanroom_tlog::Verifier>;
+
+    /// An Ed25519 signature by the platform key (product passports).
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64]>;
+
+    /// Purges the records written before `before`, which must be at least the retention period
+    /// before `audit.at`: their contents go, their leaf hashes stay (the tree still verifies),
+    /// and `audit` is recorded naming the range. Returns how many were purged.
+    fn purge_audit(&self, before: DateTime<Utc>, audit: &Audit) -> Result<u64>;
 
     /// After a start: marks every queued or running job interrupted, each with a record, and
     /// removes result files no row points to.

@@ -8,7 +8,13 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use cleanroom_tlog::{Hash, Tree, Verifier, b64, leaf_hash};
+
 use crate::files::{sweep, write_atomic};
+use crate::log::{
+    self, ConsistencyProof, InclusionProof, Log, LogOptions, RETENTION_YEARS, SignedCheckpoint,
+    record_bytes,
+};
 use crate::{
     Audit, AuditRecord, Error, JobId, JobKind, JobRow, JobStatus, JobUpdate, LicenceState, NewJob,
     NewProduct, ProductId, ProductRow, ProductStatus, Recovery, Result, Review, Store, TokenRow,
@@ -107,10 +113,36 @@ CREATE TABLE meta (
     r#"
 ALTER TABLE jobs ADD COLUMN source TEXT;
 "#,
+    r#"
+ALTER TABLE audit ADD COLUMN leaf BLOB;
+CREATE TABLE checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL,
+    at   TEXT NOT NULL
+);
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TABLE audit_purged (
+    seq  INTEGER PRIMARY KEY,
+    leaf BLOB NOT NULL
+);
+"#,
 ];
 
+/// The guards of the audit table, lifted only inside the transaction that fills the leaf
+/// hashes of records written before the log existed, or purges records past retention.
+const AUDIT_GUARDS_DROP: &str = "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;";
+const AUDIT_GUARDS: &str = "
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;";
+
 /// Times are stored as fixed-width UTC text, so that text order is time order.
-fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
@@ -129,12 +161,22 @@ fn db(e: rusqlite::Error) -> Error {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     results: PathBuf,
+    /// Locked after `conn`, never before.
+    log: Mutex<Log>,
 }
 
 impl SqliteStore {
     /// Opens (or creates) `dir/cleanroom.db` and `dir/results/`, sets the pragmas and applies
-    /// the migrations this binary knows. Call [`Store::recover`] next.
+    /// the migrations this binary knows; loads the platform key (made on first start) and the
+    /// log's tree. Call [`Store::recover`] next.
     pub fn open(dir: &Path) -> Result<SqliteStore> {
+        SqliteStore::open_with(dir, &LogOptions::default())
+    }
+
+    /// As [`SqliteStore::open`], with the log's origin and checkpoint interval. A log whose
+    /// records no longer match its latest signed checkpoint is refused: the platform does not
+    /// go on writing on top of a rewritten record.
+    pub fn open_with(dir: &Path, options: &LogOptions) -> Result<SqliteStore> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Io(format!("cannot create `{}`: {}", dir.display(), e.kind())))?;
         let mut conn = Connection::open(dir.join("cleanroom.db")).map_err(db)?;
@@ -149,29 +191,91 @@ impl SqliteStore {
         )
         .map_err(db)?;
         migrate(&mut conn)?;
+        backfill_leaves(&mut conn)?;
+        let origin = origin(&conn, &options.origin)?;
+        let signer = log::signer(dir, &origin)?;
+        let mut tree = Tree::new();
+        load_leaves(&conn, &mut tree, 0)?;
+        let signed = latest_checkpoint(&conn)?;
+        if let Some(cp) = &signed {
+            let root = tree.root(cp.size).map_err(|_| {
+                Error::State(format!(
+                    "the audit log holds {} records but its latest checkpoint signs {}: run `cleanroom audit verify`",
+                    tree.len(),
+                    cp.size
+                ))
+            })?;
+            if b64(&root) != cp.root {
+                return Err(Error::State(
+                    "the audit records disagree with their latest signed checkpoint: run `cleanroom audit verify`".into(),
+                ));
+            }
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             results: dir.join("results"),
+            log: Mutex::new(Log {
+                tree,
+                signer,
+                origin,
+                every: options.every.max(1),
+                signed: signed.map_or(0, |c| c.size),
+            }),
         })
     }
 
-    /// One transaction: `f` runs inside it, and it commits only if `f` succeeds.
-    fn tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self
-            .conn
+    fn log(&self) -> Result<std::sync::MutexGuard<'_, Log>> {
+        self.log
             .lock()
-            .map_err(|_| Error::Db("the connection is poisoned".into()))?;
+            .map_err(|_| Error::Db("the log is poisoned".into()))
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        self.conn
+            .lock()
+            .map_err(|_| Error::Db("the connection is poisoned".into()))
+    }
+
+    /// Brings the tree up to the committed records, and signs a checkpoint when `every`
+    /// records have come since the last one (or when `force` and anything has).
+    fn catch_up(&self, conn: &Connection, force: bool) -> Result<()> {
+        let mut log = self.log()?;
+        let from = log.tree.len();
+        load_leaves(conn, &mut log.tree, from)?;
+        let size = log.tree.len();
+        if size > log.signed && (force || size >= log.signed + log.every) {
+            let checkpoint = log.checkpoint()?;
+            let note = log.signer.sign_checkpoint(&checkpoint);
+            conn.execute(
+                "INSERT INTO checkpoints (size, root, note, at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    i64::try_from(size).unwrap_or(i64::MAX),
+                    checkpoint.root.to_vec(),
+                    note,
+                    ts(Utc::now())
+                ],
+            )
+            .map_err(db)?;
+            log.signed = size;
+        }
+        Ok(())
+    }
+
+    /// One transaction: `f` runs inside it, and it commits only if `f` succeeds. The records
+    /// it wrote then join the tree.
+    fn tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(db)?;
         let out = f(&tx)?;
         tx.commit().map_err(db)?;
+        // The change is durable whatever happens next; a tree that could not catch up here
+        // does on the next call, and proofs surface the error.
+        let _ = self.catch_up(&conn, false);
         Ok(out)
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| Error::Db("the connection is poisoned".into()))?;
+        let conn = self.conn()?;
         f(&conn).map_err(db)
     }
 
@@ -233,10 +337,21 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().map_err(db)
 }
 
+/// Appends a record with the hash of its leaf; its sequence number follows the last one, purged
+/// or not.
 fn insert_audit(tx: &Transaction<'_>, a: &Audit) -> Result<i64> {
+    let last: Option<i64> = tx
+        .query_row(
+            "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM audit UNION ALL SELECT MAX(seq) FROM audit_purged)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let seq = last.unwrap_or(0) + 1;
+    let leaf = leaf_hash(&record_bytes(seq, a));
     tx.execute(
-        "INSERT INTO audit (at, actor, role, licence, scenario, purpose, action, object, outcome, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO audit (seq, leaf, at, actor, role, licence, scenario, purpose, action, object, outcome, hash)
+         VALUES (?11, ?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             ts(a.at),
             a.actor,
@@ -247,11 +362,151 @@ fn insert_audit(tx: &Transaction<'_>, a: &Audit) -> Result<i64> {
             a.action,
             a.object,
             a.outcome,
-            a.hash
+            a.hash,
+            seq,
+            leaf.to_vec()
         ],
     )
     .map_err(db)?;
-    Ok(tx.last_insert_rowid())
+    Ok(seq)
+}
+
+/// The log's origin: the one it was first signed under, or `configured` on a new log.
+fn origin(conn: &Connection, configured: &str) -> Result<String> {
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'log_origin'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db)?;
+    match stored {
+        Some(o) => Ok(o),
+        None => {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('log_origin', ?1)",
+                [configured],
+            )
+            .map_err(db)?;
+            Ok(configured.to_string())
+        }
+    }
+}
+
+/// Records written before the log existed get their leaf hash, once.
+fn backfill_leaves(conn: &mut Connection) -> Result<()> {
+    let missing: i64 = conn
+        .query_row("SELECT COUNT(*) FROM audit WHERE leaf IS NULL", [], |r| {
+            r.get(0)
+        })
+        .map_err(db)?;
+    if missing == 0 {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(db)?;
+    let records = audit_rows_with_leaves(&tx)?;
+    tx.execute_batch(AUDIT_GUARDS_DROP).map_err(db)?;
+    for (r, _) in records.iter().filter(|(_, leaf)| leaf.is_none()) {
+        tx.execute(
+            "UPDATE audit SET leaf = ?2 WHERE seq = ?1",
+            params![r.seq, leaf_hash(&record_bytes(r.seq, &r.audit)).to_vec()],
+        )
+        .map_err(db)?;
+    }
+    tx.execute_batch(AUDIT_GUARDS).map_err(db)?;
+    tx.commit().map_err(db)
+}
+
+/// Appends to `tree` the leaves after its size, purged or kept, in order; a missing record
+/// stops it.
+fn load_leaves(conn: &Connection, tree: &mut Tree, after: u64) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, leaf FROM audit_purged WHERE seq > ?1
+             UNION ALL SELECT seq, leaf FROM audit WHERE seq > ?1 ORDER BY seq",
+        )
+        .map_err(db)?;
+    let mut rows = stmt
+        .query([i64::try_from(after).unwrap_or(i64::MAX)])
+        .map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        let seq: i64 = row.get(0).map_err(db)?;
+        let leaf = row
+            .get::<_, Option<Vec<u8>>>(1)
+            .map_err(db)?
+            .and_then(log::leaf_from);
+        let expected = tree.len() + 1;
+        match leaf {
+            Some(leaf) if u64::try_from(seq).ok() == Some(expected) => tree.push(leaf),
+            _ => {
+                return Err(Error::State(format!(
+                    "audit record {expected} is missing or has no leaf hash: run `cleanroom audit verify`"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) const CHECKPOINT_COLUMNS: &str = "size, root, note, at";
+
+fn latest_checkpoint(conn: &Connection) -> Result<Option<SignedCheckpoint>> {
+    conn.query_row(
+        &format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1"),
+        [],
+        checkpoint_row,
+    )
+    .optional()
+    .map_err(db)
+}
+
+pub(crate) fn checkpoint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignedCheckpoint> {
+    Ok(SignedCheckpoint {
+        size: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+        root: b64(&r.get::<_, Vec<u8>>(1)?),
+        note: r.get(2)?,
+        at: parse_ts(&r.get::<_, String>(3)?)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, role, licence, scenario, purpose, action, object, outcome, hash";
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: r.get(0)?,
+        audit: Audit {
+            at: parse_ts(&r.get::<_, String>(1)?)?,
+            actor: r.get(2)?,
+            role: r.get(3)?,
+            licence: r.get(4)?,
+            scenario: r.get(5)?,
+            purpose: r.get(6)?,
+            action: r.get(7)?,
+            object: r.get(8)?,
+            outcome: r.get(9)?,
+            hash: r.get(10)?,
+        },
+    })
+}
+
+/// Every kept audit record with its stored leaf hash, in order.
+pub(crate) fn audit_rows_with_leaves(
+    conn: &Connection,
+) -> Result<Vec<(AuditRecord, Option<Hash>)>> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {AUDIT_COLUMNS}, leaf FROM audit ORDER BY seq"
+        ))
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                audit_row(r)?,
+                r.get::<_, Option<Vec<u8>>>(11)?.and_then(log::leaf_from),
+            ))
+        })
+        .map_err(db)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db)
 }
 
 fn job_status(tx: &Transaction<'_>, id: JobId) -> Result<JobStatus> {
@@ -841,28 +1096,105 @@ impl Store for SqliteStore {
 
     fn audit_after(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT seq, at, actor, role, licence, scenario, purpose, action, object, outcome, hash
-                 FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![after, limit as i64], |r| {
-                Ok(AuditRecord {
-                    seq: r.get(0)?,
-                    audit: Audit {
-                        at: parse_ts(&r.get::<_, String>(1)?)?,
-                        actor: r.get(2)?,
-                        role: r.get(3)?,
-                        licence: r.get(4)?,
-                        scenario: r.get(5)?,
-                        purpose: r.get(6)?,
-                        action: r.get(7)?,
-                        object: r.get(8)?,
-                        outcome: r.get(9)?,
-                        hash: r.get(10)?,
-                    },
-                })
-            })?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![after, limit as i64], audit_row)?;
             rows.collect()
+        })
+    }
+
+    fn checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+        let conn = self.conn()?;
+        self.catch_up(&conn, true)?;
+        latest_checkpoint(&conn)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>> {
+        latest_checkpoint(&*self.conn()?)
+    }
+
+    fn checkpoint_of(&self, size: u64) -> Result<Option<SignedCheckpoint>> {
+        self.conn()?
+            .query_row(
+                &format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE size = ?1"),
+                [i64::try_from(size).unwrap_or(i64::MAX)],
+                checkpoint_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn log_size(&self) -> Result<u64> {
+        let conn = self.conn()?;
+        self.catch_up(&conn, false)?;
+        Ok(self.log()?.tree.len())
+    }
+
+    fn inclusion_proof(&self, seq: i64, size: u64) -> Result<InclusionProof> {
+        let conn = self.conn()?;
+        self.catch_up(&conn, false)?;
+        self.log()?.inclusion(seq, size)
+    }
+
+    fn consistency_proof(&self, size1: u64, size2: u64) -> Result<ConsistencyProof> {
+        let conn = self.conn()?;
+        self.catch_up(&conn, false)?;
+        self.log()?.consistency(size1, size2)
+    }
+
+    fn verifier(&self) -> Result<Verifier> {
+        Ok(self.log()?.signer.verifier())
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64]> {
+        Ok(self.log()?.signer.sign(message))
+    }
+
+    fn purge_audit(&self, before: DateTime<Utc>, audit: &Audit) -> Result<u64> {
+        let limit = audit
+            .at
+            .checked_sub_months(chrono::Months::new(12 * RETENTION_YEARS as u32))
+            .unwrap_or(audit.at);
+        if before > limit {
+            return Err(Error::State(format!(
+                "records are kept at least {RETENTION_YEARS} years: nothing written after {} can be purged",
+                ts(limit)
+            )));
+        }
+        self.tx(|tx| {
+            // The purged records are always a prefix of the log: up to the first record at or
+            // after `before`.
+            let through: i64 = tx
+                .query_row(
+                    "SELECT COALESCE((SELECT MIN(seq) FROM audit WHERE at >= ?1), (SELECT MAX(seq) FROM audit) + 1, 1) - 1",
+                    [ts(before)],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let count = tx
+                .execute(
+                    "INSERT INTO audit_purged (seq, leaf) SELECT seq, leaf FROM audit WHERE seq <= ?1",
+                    [through],
+                )
+                .map_err(db)?;
+            tx.execute_batch(AUDIT_GUARDS_DROP).map_err(db)?;
+            tx.execute("DELETE FROM audit WHERE seq <= ?1", [through])
+                .map_err(db)?;
+            tx.execute_batch(AUDIT_GUARDS).map_err(db)?;
+            let first: i64 = tx
+                .query_row("SELECT COALESCE(MIN(seq), 1) FROM audit_purged", [], |r| {
+                    r.get(0)
+                })
+                .map_err(db)?;
+            insert_audit(
+                tx,
+                &Audit {
+                    object: format!("audit:{first}-{through}"),
+                    ..audit.clone()
+                },
+            )?;
+            Ok(count as u64)
         })
     }
 

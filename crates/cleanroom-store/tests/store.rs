@@ -63,7 +63,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
         assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
         assert_eq!(store.pragma("synchronous").unwrap(), "2", "FULL");
         assert_eq!(store.pragma("foreign_keys").unwrap(), "1");
-        assert_eq!(store.pragma("user_version").unwrap(), "4");
+        assert_eq!(store.pragma("user_version").unwrap(), "5");
         assert!(store.pragma("cache_size").is_err(), "only known pragmas");
     }
     // A database from a newer binary is refused, not rewritten.
@@ -73,7 +73,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
     match SqliteStore::open(dir.path()) {
         Err(Error::Version {
             found: 99,
-            known: 4,
+            known: 5,
         }) => {}
         other => panic!("{:?}", other.map(|_| ())),
     }

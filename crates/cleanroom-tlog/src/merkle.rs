@@ -68,7 +68,7 @@ impl Tree {
             }
             let row = &mut self.levels[level];
             row.push(hash);
-            if row.len() % 2 == 1 {
+            if !row.len().is_multiple_of(2) {
                 return;
             }
             let n = row.len();
@@ -103,7 +103,7 @@ impl Tree {
     /// The hash of leaves `[start, end)`, `end > start`, a range the RFC's recursion visits.
     fn subtree(&self, start: u64, end: u64) -> Hash {
         let n = end - start;
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             let level = n.trailing_zeros() as usize;
             if let Some(h) = self.levels[level].get((start >> level) as usize) {
                 return *h;
