@@ -117,6 +117,7 @@ pub(crate) fn tour(home: &Home, rows: u64) -> anyhow::Result<u8> {
             quiet: true,
             ..cleanroom_server::Limits::default()
         },
+        log: cleanroom_server::LogConfig::default(),
     };
     let rt = runtime()?;
     let server = rt.block_on(cleanroom_server::Running::start(&config))?;

@@ -1,9 +1,11 @@
 //! cleanroom-cli: the `cleanroom` binary.
 //!
 //! It owns argument parsing, output formats and exit codes, which are a contract:
-//! 0 allowed (or a result), 3 blocked, 2 invalid input or policy, 1 internal error.
+//! 0 allowed (or a result), 3 blocked, 2 invalid input or policy, 1 internal error, 4 a
+//! component failed, 5 a verification of the records failed.
 //! It must not own policy logic, planning or checks: those live in the library crates.
 
+mod audit;
 mod bench;
 mod bench_wasm;
 mod demo;
@@ -28,6 +30,9 @@ pub const EXIT_INVALID: u8 = 2;
 pub const EXIT_BLOCKED: u8 = 3;
 /// A WASM job's component failed (fuel, deadline, a limit, a trap, a broken contract).
 pub const EXIT_COMPONENT: u8 = 4;
+/// A check of the records found a problem (`audit verify`, `product verify`), or a witness
+/// refused a checkpoint.
+pub const EXIT_CHECK_FAILED: u8 = 5;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -122,6 +127,13 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+        #[command(flatten)]
+        home: Home,
+    },
+    /// The audit log: public key, verification, export, witness, checkpoint, purge.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
         #[command(flatten)]
         home: Home,
     },
@@ -543,5 +555,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             runs,
             out,
         } => bench::run(&home, rows, runs, out.as_deref()),
+        Command::Audit { command, home } => audit::run(&home.state, command),
     }
 }

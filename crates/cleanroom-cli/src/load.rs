@@ -89,6 +89,7 @@ pub(crate) fn run(
             quiet: true,
             ..cleanroom_server::Limits::default()
         },
+        log: cleanroom_server::LogConfig::default(),
     };
     let rt = runtime()?;
     let server = rt.block_on(cleanroom_server::Running::start(&config))?;

@@ -7,6 +7,7 @@ mod authz;
 mod jobs;
 mod products;
 mod reads;
+mod records;
 mod tokens;
 
 use std::sync::{Arc, Mutex};

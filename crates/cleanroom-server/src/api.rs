@@ -196,6 +196,27 @@ pub(crate) fn table() -> Vec<Route> {
             "Audit records after `?after=` (at most `?limit=`).",
             get(audit),
         ),
+        route(
+            "get",
+            "/v1/audit/checkpoint",
+            "auditors",
+            "The latest signed checkpoint of the audit log (C2SP tlog-checkpoint note, text/plain).",
+            get(audit_checkpoint),
+        ),
+        route(
+            "get",
+            "/v1/audit/proof/inclusion",
+            "auditors",
+            "Inclusion proof of record `?seq=` in the signed tree of `?size=` (default: the latest checkpoint), with the record's leaf text and the checkpoint.",
+            get(inclusion_proof),
+        ),
+        route(
+            "get",
+            "/v1/audit/proof/consistency",
+            "auditors",
+            "Consistency proof from the tree of `?from=` records to the signed tree of `?to=` (default: the latest checkpoint), with the checkpoint.",
+            get(consistency_proof),
+        ),
     ]
 }
 
@@ -787,6 +808,57 @@ async fn revoke_token(
         ));
     }
     ok(json!({ "id": id, "revoked": true }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InclusionQuery {
+    seq: i64,
+    size: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsistencyQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+async fn audit_checkpoint(State(app): State<Shared>, Caller(who): Caller) -> ApiResult {
+    let platform = app.platform.clone();
+    let checkpoint = blocking(move || platform.latest_checkpoint(&who)).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        checkpoint.note,
+    )
+        .into_response())
+}
+
+async fn inclusion_proof(
+    State(app): State<Shared>,
+    Caller(who): Caller,
+    Query(q): Query<InclusionQuery>,
+) -> ApiResult {
+    let platform = app.platform.clone();
+    let (proof, checkpoint, record) =
+        blocking(move || platform.inclusion_proof(&who, q.seq, q.size)).await?;
+    let mut body = to_value(&proof)?;
+    body["record"] = json!(record);
+    body["checkpoint"] = json!(checkpoint.note);
+    ok(body)
+}
+
+async fn consistency_proof(
+    State(app): State<Shared>,
+    Caller(who): Caller,
+    Query(q): Query<ConsistencyQuery>,
+) -> ApiResult {
+    let platform = app.platform.clone();
+    let (proof, checkpoint) =
+        blocking(move || platform.consistency_proof(&who, q.from, q.to)).await?;
+    let mut body = to_value(&proof)?;
+    body["checkpoint"] = json!(checkpoint.note);
+    ok(body)
 }
 
 async fn audit(

@@ -15,6 +15,31 @@ pub struct Config {
     pub data: PathBuf,
     pub policies: PathBuf,
     pub limits: Limits,
+    pub log: LogConfig,
+}
+
+/// The audit log's signing (DESIGN.md §6).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// The origin line of every checkpoint and the key's name: names this platform. Fixed by
+    /// the first start.
+    pub origin: String,
+    /// A checkpoint is signed at least every this many records ...
+    pub checkpoint_every: u64,
+    /// ... and every this many seconds when records came in; and on shutdown.
+    pub checkpoint_seconds: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        let defaults = cleanroom_store::LogOptions::default();
+        LogConfig {
+            origin: defaults.origin,
+            checkpoint_every: defaults.every,
+            checkpoint_seconds: 10,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -61,6 +86,7 @@ impl Default for Config {
             data: "sandbox/data".into(),
             policies: "policies".into(),
             limits: Limits::default(),
+            log: LogConfig::default(),
         }
     }
 }

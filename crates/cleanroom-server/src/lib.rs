@@ -31,7 +31,7 @@ use cleanroom_store::{Recovery, SqliteStore, Store};
 use cleanroom_wasm::Host;
 use tokio::sync::Semaphore;
 
-pub use config::{Config, Limits};
+pub use config::{Config, Limits, LogConfig};
 
 /// Everything a request handler reaches.
 pub struct App {
@@ -64,7 +64,13 @@ impl App {
     pub fn open(config: &Config) -> anyhow::Result<(Arc<App>, Recovery)> {
         let policies = Arc::new(cleanroom_policy::Policies::load(&config.policies)?);
         let authz = Arc::new(Authz::load(&config.policies.join("authz"))?);
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.state)?);
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(
+            &config.state,
+            &cleanroom_store::LogOptions {
+                origin: config.log.origin.clone(),
+                every: config.log.checkpoint_every,
+            },
+        )?);
         let recovery = store.recover(chrono::Utc::now())?;
         let platform = Arc::new(Platform::new(
             policies.clone(),
@@ -93,6 +99,7 @@ impl App {
             },
         );
         jobs.start();
+        checkpoints(&platform, config.log.checkpoint_seconds);
         let app = Arc::new(App {
             platform,
             jobs,
@@ -388,8 +395,35 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Serves until `shutdown` resolves, then stops accepting, finishes the requests in progress
-/// and returns. Prints `listening on http://ADDR` on stdout once bound.
+/// Signs a checkpoint every `seconds` when records came in, for as long as the platform lives.
+fn checkpoints(platform: &Arc<Platform>, seconds: u64) {
+    let platform = Arc::downgrade(platform);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(seconds.max(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(platform) = platform.upgrade() else {
+                break;
+            };
+            let signed = tokio::task::spawn_blocking(move || platform.checkpoint_now()).await;
+            if !matches!(signed, Ok(Ok(_))) {
+                eprintln!("{}", serde_json::json!({ "event": "checkpoint_failed" }));
+            }
+        }
+    });
+}
+
+/// The last checkpoint, once the requests in progress have finished.
+async fn final_checkpoint(app: &Arc<App>) -> anyhow::Result<()> {
+    let platform = app.platform.clone();
+    tokio::task::spawn_blocking(move || platform.checkpoint_now()).await??;
+    Ok(())
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, finishes the requests in progress,
+/// signs a last checkpoint and returns. Prints `listening on http://ADDR` on stdout once bound.
 pub async fn serve(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -409,10 +443,10 @@ pub async fn serve(
     println!("listening on http://{}", listener.local_addr()?);
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    axum::serve(listener, router(app))
+    axum::serve(listener, router(app.clone()))
         .with_graceful_shutdown(shutdown)
         .await?;
-    Ok(())
+    final_checkpoint(&app).await
 }
 
 /// A server running inside this process (for the load benchmark and tests).
@@ -446,13 +480,14 @@ impl Running {
         })
     }
 
-    /// Stops accepting, lets the requests in progress finish, and returns.
+    /// Stops accepting, lets the requests in progress finish, signs a last checkpoint, and
+    /// returns.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         (&mut self.task).await??;
-        Ok(())
+        final_checkpoint(&self.app).await
     }
 }
 

@@ -153,3 +153,111 @@ async fn the_envelope_authentication_and_strict_bodies() {
     let (status, _, _) = call(&app, "GET", "/metrics", None, "").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+async fn get_text(app: &Arc<App>, path: &str, token: &str) -> (StatusCode, String) {
+    let req = Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = router(app.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn hashes(v: &serde_json::Value) -> Vec<cleanroom_tlog::Hash> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| cleanroom_tlog::hash_from_b64(h.as_str().unwrap()).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_serves_signed_checkpoints_and_proofs_that_verify_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.limits.rate_per_second = 1000.0;
+    config.limits.rate_burst = 1000;
+    let (app, _) = App::open(&config).unwrap();
+    let auditor = app
+        .platform
+        .issue_token("test", Role::Auditor, "audit-office")
+        .unwrap();
+    let acme = app
+        .platform
+        .issue_token("test", Role::Operator, "acme-analytics")
+        .unwrap();
+    let verifier = cleanroom_store::log::read_verifier(&dir.path().join("platform.pub")).unwrap();
+
+    let (status, _, body) = call(&app, "GET", "/v1/audit/checkpoint", Some(&acme), "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // The first checkpoint, then more records, then a proof that signs the next one.
+    let (status, first) = get_text(&app, "/v1/audit/checkpoint", &auditor).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = verifier.open_checkpoint(&first).unwrap();
+    assert_eq!(first.origin, "cleanroom.local/audit");
+    for i in 0..5 {
+        app.platform
+            .issue_token("test", Role::Reviewer, &format!("reviewer-{i}"))
+            .unwrap();
+    }
+    let newest = first.size + 5;
+    let (status, _, body) = call(
+        &app,
+        "GET",
+        &format!("/v1/audit/proof/inclusion?seq={newest}"),
+        Some(&auditor),
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = verifier
+        .open_checkpoint(body["checkpoint"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(second.size, newest);
+    let record = body["record"].as_str().unwrap();
+    assert!(record.contains("\"action\":\"token.issue\""), "{record}");
+    let leaf = cleanroom_tlog::leaf_hash(record.as_bytes());
+    cleanroom_tlog::verify_inclusion(
+        newest - 1,
+        newest,
+        &leaf,
+        &hashes(&body["proof"]),
+        &second.root,
+    )
+    .unwrap();
+
+    let (status, _, body) = call(
+        &app,
+        "GET",
+        &format!("/v1/audit/proof/consistency?from={}", first.size),
+        Some(&auditor),
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    cleanroom_tlog::verify_consistency(
+        first.size,
+        second.size,
+        &first.root,
+        &second.root,
+        &hashes(&body["proof"]),
+    )
+    .unwrap();
+
+    for bad in [
+        "/v1/audit/proof/inclusion?seq=0",
+        "/v1/audit/proof/inclusion?seq=999999",
+        "/v1/audit/proof/inclusion?seq=1&size=3",
+        "/v1/audit/proof/consistency?from=0",
+        "/v1/audit/proof/inclusion?seq=x",
+    ] {
+        let (status, _, body) = call(&app, "GET", bad, Some(&auditor), "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+}

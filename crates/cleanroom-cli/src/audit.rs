@@ -1,0 +1,285 @@
+//! `cleanroom audit`: the platform's public key, offline verification of a state directory, the
+//! NDJSON export, a witness that accepts only consistent checkpoints, a checkpoint on demand,
+//! and the retention-bound purge.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{NaiveDate, Utc};
+use clap::Subcommand;
+use cleanroom_store::log::{PUBKEY_FILE, read_verifier, record_bytes};
+use cleanroom_store::verify::verify_state;
+use cleanroom_store::{Audit, SqliteStore, Store};
+use cleanroom_tlog::{Verifier, hash_from_b64, verify_consistency};
+
+use crate::{EXIT_CHECK_FAILED, EXIT_OK, InvalidInput};
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum AuditCommand {
+    /// Print the platform's public key (`name+hash+key`, the signed-note verifier format);
+    /// the key pair is made on first start.
+    Pubkey,
+    /// Recompute the tree from the records, check every checkpoint's signature, root and
+    /// consistency with the one before, and name the first bad record. Exits 5 on a problem.
+    Verify {
+        /// The public key to check against, held apart from the state (default: the state's
+        /// own platform.pub, which proves only that the state agrees with itself).
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
+        /// A checkpoint a witness holds: the log must extend it.
+        #[arg(long, value_name = "FILE")]
+        witness: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every record as one line of JSON: the exact bytes of its leaf, so that anyone can
+    /// recompute the tree. Purged records appear as their sequence number and leaf hash.
+    Export {
+        #[arg(long, default_value = "ndjson")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Sign a checkpoint of the whole log now and print its note.
+    Checkpoint,
+    /// Accept a new checkpoint only if its signature holds and the log proves it extends the
+    /// checkpoint this witness holds; then hold the new one. Exits 5 when it refuses.
+    Witness {
+        /// The new signed checkpoint (a note, as `audit checkpoint` prints it).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: PathBuf,
+        /// Where this witness keeps the checkpoint it holds.
+        #[arg(long, value_name = "FILE", default_value = "witness.checkpoint")]
+        held: PathBuf,
+        /// The platform's public key, held apart from the state.
+        #[arg(long, value_name = "FILE")]
+        pubkey: PathBuf,
+    },
+    /// Purge the contents of records written before a date at least three years ago; their
+    /// leaf hashes stay, so the log still verifies, and the purge is itself recorded.
+    Purge {
+        /// Purge records written before this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        before: NaiveDate,
+    },
+}
+
+pub(crate) fn run(state: &Path, command: AuditCommand) -> anyhow::Result<u8> {
+    match command {
+        AuditCommand::Pubkey => {
+            let store = SqliteStore::open(state)?;
+            println!("{}", store.verifier()?.encode());
+            Ok(EXIT_OK)
+        }
+        AuditCommand::Verify {
+            pubkey,
+            witness,
+            json,
+        } => verify(state, pubkey.as_deref(), witness.as_deref(), json),
+        AuditCommand::Export { format, out } => {
+            if format != "ndjson" {
+                return Err(InvalidInput("--format must be ndjson".into()).into());
+            }
+            export(state, out.as_deref())
+        }
+        AuditCommand::Checkpoint => {
+            let store = SqliteStore::open(state)?;
+            match store.checkpoint()? {
+                Some(c) => print!("{}", c.note),
+                None => eprintln!("the log is empty: nothing to sign"),
+            }
+            Ok(EXIT_OK)
+        }
+        AuditCommand::Witness {
+            checkpoint,
+            held,
+            pubkey,
+        } => witness(state, &checkpoint, &held, &pubkey),
+        AuditCommand::Purge { before } => {
+            let store = SqliteStore::open(state)?;
+            let now = Utc::now();
+            let before = before.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            let audit = Audit::new(now, "cli", "admin", "audit.purge", "audit", "purged");
+            match store.purge_audit(before, &audit) {
+                Ok(n) => {
+                    store.checkpoint()?;
+                    println!("purged the contents of {n} records; their leaf hashes stay");
+                    Ok(EXIT_OK)
+                }
+                Err(cleanroom_store::Error::State(m)) => Err(InvalidInput(m).into()),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+fn verify(
+    state: &Path,
+    pubkey: Option<&Path>,
+    witness: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let (key_path, apart) = match pubkey {
+        Some(p) => (p.to_path_buf(), true),
+        None => (state.join(PUBKEY_FILE), false),
+    };
+    let verifier = read_verifier(&key_path).map_err(|e| InvalidInput(e.to_string()))?;
+    let witness = witness.map(read_text).transpose()?;
+    let v = verify_state(state, &verifier, witness.as_deref())
+        .map_err(|e| InvalidInput(e.to_string()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "audit log of {} against {} ({})",
+            state.display(),
+            verifier.encode(),
+            if apart {
+                "a key held apart"
+            } else {
+                "the state's own platform.pub: pass --pubkey for an independent check"
+            }
+        );
+        println!(
+            "records: {} ({} purged); checkpoints: {}; not yet signed: {}",
+            v.records, v.purged, v.checkpoints, v.uncovered
+        );
+        if let Some((size, root)) = &v.latest {
+            println!("latest good checkpoint: {size} records, root {root}");
+        }
+        if let Some(size) = v.witness {
+            println!("witness checkpoint: {size} records");
+        }
+        match v.problems.first() {
+            None => println!(
+                "OK: every record matches its leaf, every checkpoint is signed by this key and \
+                 matches the tree, and each extends the one before"
+            ),
+            Some(first) => {
+                println!("FAILED: {first}");
+                for p in &v.problems[1..] {
+                    println!("  also: {p}");
+                }
+            }
+        }
+    }
+    Ok(if v.ok() { EXIT_OK } else { EXIT_CHECK_FAILED })
+}
+
+fn export(state: &Path, out: Option<&Path>) -> anyhow::Result<u8> {
+    let store = SqliteStore::open(state)?;
+    let mut sink: Box<dyn Write> = match out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create `{}`", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let size = store.log_size()?;
+    let mut next: i64 = 1;
+    let mut after = 0;
+    loop {
+        let page = store.audit_after(after, 1000)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for r in &page {
+            // Purged records before the first kept one: their hashes only.
+            while next < r.seq {
+                let p = store.inclusion_proof(next, size)?;
+                writeln!(
+                    sink,
+                    "{}",
+                    serde_json::json!({ "seq": next, "purged": true, "leaf_hash": p.leaf_hash })
+                )?;
+                next += 1;
+            }
+            sink.write_all(&record_bytes(r.seq, &r.audit))?;
+            sink.write_all(b"\n")?;
+            next = r.seq + 1;
+        }
+    }
+    sink.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn witness(state: &Path, checkpoint: &Path, held: &Path, pubkey: &Path) -> anyhow::Result<u8> {
+    let verifier: Verifier = read_verifier(pubkey).map_err(|e| InvalidInput(e.to_string()))?;
+    let note = read_text(checkpoint)?;
+    let refuse = |why: String| -> anyhow::Result<u8> {
+        println!("REFUSED: {why}");
+        Ok(EXIT_CHECK_FAILED)
+    };
+    let new = match verifier.open_checkpoint(&note) {
+        Ok(c) => c,
+        Err(e) => return refuse(format!("the new checkpoint: {e}")),
+    };
+    let old = match std::fs::read_to_string(held) {
+        Ok(text) => Some(
+            verifier
+                .open_checkpoint(&text)
+                .map_err(|e| InvalidInput(format!("the held checkpoint: {e}")))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", held.display())),
+    };
+    if let Some(old) = &old {
+        if new.size < old.size {
+            return refuse(format!(
+                "rolled back: this witness holds a checkpoint of {} records, the new one has {}",
+                old.size, new.size
+            ));
+        }
+        if new.size == old.size {
+            if new.root != old.root {
+                return refuse(format!(
+                    "forked: two different signed trees of {} records",
+                    new.size
+                ));
+            }
+        } else {
+            let store = SqliteStore::open(state)?;
+            let proof = match store.consistency_proof(old.size, new.size) {
+                Ok(p) => p,
+                Err(e) => return refuse(format!("the log cannot prove consistency: {e}")),
+            };
+            let hashes = proof
+                .proof
+                .iter()
+                .map(|h| hash_from_b64(h))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Err(e) = verify_consistency(old.size, new.size, &old.root, &new.root, &hashes) {
+                return refuse(format!(
+                    "forked: the checkpoint of {} records does not extend the held one of {}: {e}",
+                    new.size, old.size
+                ));
+            }
+        }
+    }
+    cleanroom_store::write_atomic(
+        held.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+        &held
+            .file_name()
+            .ok_or_else(|| InvalidInput("--held must name a file".into()))?
+            .to_string_lossy(),
+        note.as_bytes(),
+    )?;
+    match old {
+        Some(old) => println!(
+            "ACCEPTED: {} records, consistent with the {} held before",
+            new.size, old.size
+        ),
+        None => println!(
+            "ACCEPTED: {} records (the first checkpoint this witness holds)",
+            new.size
+        ),
+    }
+    Ok(EXIT_OK)
+}
