@@ -30,7 +30,7 @@ pub enum Error {
     RootMismatch,
     #[error("the signature of `{0}` does not verify: the signed text or the key differs")]
     BadSignature(String),
-    #[error("no signature by `{expected}` with this key (signed by: {})", if found.is_empty() { "nobody".to_string() } else { found.join(", ") })]
+    #[error("not signed by {expected}: signed by {}", if found.is_empty() { "nobody".to_string() } else { found.join(", ") })]
     WrongKey {
         expected: String,
         found: Vec<String>,

@@ -291,10 +291,13 @@ impl Verifier {
                 self.verify(body.as_bytes(), &sig[4..])?;
                 return Ok(body);
             }
-            names.push(name.to_string());
+            names.push(match sig.get(..4) {
+                Some(id) => format!("`{name}` with key {}", hex(id)),
+                None => format!("`{name}`"),
+            });
         }
         Err(Error::WrongKey {
-            expected: self.name.clone(),
+            expected: format!("`{}` with key {}", self.name, hex(&own)),
             found: names,
         })
     }
