@@ -136,11 +136,22 @@ fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
     let actions: Vec<&str> = records.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(
         actions,
-        ["job.submit", "job.start", "job.result", "job.finish"]
+        [
+            "job.submit",
+            "job.start",
+            "job.intent",
+            "job.result",
+            "job.finish"
+        ]
     );
     assert_eq!(records[0].2, Some(job.source_hash.clone()));
-    assert_eq!(records[2].2, Some(digest));
-    assert_eq!(records[3].1, "succeeded");
+    // The intent names the plan the guard decided, by hash, before any data is read.
+    assert_eq!(records[2].1, "allowed");
+    let plan_hash = records[2].2.clone().unwrap();
+    assert_eq!(plan_hash.len(), 64);
+    assert_ne!(plan_hash, job.source_hash, "the plan's hash, not the text's");
+    assert_eq!(records[3].2, Some(digest));
+    assert_eq!(records[4].1, "succeeded");
 }
 
 #[test]
@@ -157,6 +168,15 @@ fn repeated_blocked_jobs_are_recorded_and_suspend_the_licence() {
             let job = finished(&w.store, id).await;
             assert_eq!(job.status, JobStatus::Blocked);
             assert!(job.report.unwrap().contains("output.row_level"));
+            let intent = w
+                .store
+                .audit_after(0, 1000)
+                .unwrap()
+                .into_iter()
+                .rfind(|r| r.audit.action == "job.intent" && r.audit.object == id.to_string())
+                .unwrap();
+            assert!(intent.audit.outcome.starts_with("blocked: "), "{intent:?}");
+            assert!(intent.audit.outcome.contains("output.row_level"));
             assert_eq!(w.store.result(id).unwrap(), None, "nothing is stored");
         }
     });

@@ -93,6 +93,44 @@ pub struct JobRequest {
     pub today: NaiveDate,
 }
 
+/// SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What the guard decided of a planned job before reading any data: the platform records it
+/// before execution (DESIGN.md §6, intent before, result digest after).
+#[derive(Clone, Debug, Serialize)]
+pub struct Intent {
+    /// SHA-256 of the logical plan as the guard analysed it.
+    pub plan_hash: String,
+    pub decision: Verdict,
+    /// The ids of the rules the static analysis found violated.
+    pub rules: Vec<String>,
+}
+
+impl Intent {
+    fn of(plan: &LogicalPlan, decision: &Decision) -> Intent {
+        Intent {
+            plan_hash: sha256_hex(plan.display_indent().to_string().as_bytes()),
+            decision: decision.verdict(),
+            rules: decision
+                .violations
+                .iter()
+                .map(|v| v.rule.to_string())
+                .collect(),
+        }
+    }
+}
+
+/// Called with the [`Intent`] once the plan is decided and before execution; an error stops
+/// the job before it reads anything.
+pub type IntentHook<'a> = &'a (dyn Fn(&Intent) -> std::result::Result<(), String> + Send + Sync);
+
 /// What a job produced: the decision, what was suppressed, the lineage and the checked result.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -245,6 +283,16 @@ impl Engine {
         req: &JobRequest,
         functions: Option<&GuestFunctions>,
     ) -> Result<Report> {
+        self.run_hooked(req, functions, None).await
+    }
+
+    /// As [`Engine::run_with`], calling `intent` with the static decision before execution.
+    pub async fn run_hooked(
+        &self,
+        req: &JobRequest,
+        functions: Option<&GuestFunctions>,
+        intent: Option<IntentHook<'_>>,
+    ) -> Result<Report> {
         let p = match self.plan(req, true, functions).await? {
             Stage::Blocked(r) => return Ok(*r),
             Stage::Planned(p) => p,
@@ -257,6 +305,9 @@ impl Engine {
             interactive,
             functions,
         } = *p;
+        if let Some(hook) = intent {
+            hook(&Intent::of(&plan, &analysis.decision)).map_err(Error::Internal)?;
+        }
         if !analysis.decision.is_allowed() {
             let mut r = Report::blocked(analysis.decision, ctx.rules.k, &self.policies.version);
             r.columns = analysis.columns;

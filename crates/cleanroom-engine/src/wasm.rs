@@ -30,7 +30,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::logical_expr::{Expr, LogicalPlan, Projection};
 use serde::{Deserialize, Serialize};
 
-use crate::{Engine, Error, Report, Result, internal, session};
+use crate::{Engine, Error, Intent, IntentHook, Report, Result, internal, session};
 
 /// The table the host aggregates contributions from, and its privacy-unit column.
 const CONTRIBUTIONS: &str = "contributions";
@@ -326,6 +326,17 @@ impl Engine {
     /// Runs a WASM job. Errors are input, data or resource errors; a component that fails
     /// comes back as [`Error::Component`] with its classified failure.
     pub async fn run_wasm(&self, host: &Host, job: &WasmJob) -> Result<WasmReport> {
+        self.run_wasm_hooked(host, job, None).await
+    }
+
+    /// As [`Engine::run_wasm`], calling `intent` with the input's static decision (its plan
+    /// hash covers the input query; the component is named by its own hash) before execution.
+    pub async fn run_wasm_hooked(
+        &self,
+        host: &Host,
+        job: &WasmJob,
+        intent: Option<IntentHook<'_>>,
+    ) -> Result<WasmReport> {
         let m = &job.manifest;
         let module = host.load(&job.component).map_err(component_error)?;
         let policies = self.policies();
@@ -359,6 +370,9 @@ impl Engine {
             Err(d) => return blocked(d),
         };
         let analysis = cleanroom_guard::analyze_input(&plan, &ctx);
+        if let Some(hook) = intent {
+            hook(&Intent::of(&plan, &analysis.decision)).map_err(Error::Internal)?;
+        }
         if !analysis.decision.is_allowed() {
             let mut r = Report::blocked(analysis.decision, rules.k, &policies.version);
             r.columns = analysis.columns;

@@ -11,7 +11,6 @@ use cleanroom_engine::{Engine, JobRequest, Manifest, Report, WasmJob};
 use cleanroom_policy::JobKind;
 use cleanroom_store::{Audit, JobId, JobStatus, JobUpdate, NewJob, Store};
 use cleanroom_wasm::Host;
-use sha2::{Digest as _, Sha256};
 use tokio::sync::{mpsc, watch};
 
 use crate::{Error, Platform, Principal, Refusal, Result};
@@ -80,12 +79,7 @@ pub struct Jobs {
     receiver: Mutex<Option<mpsc::Receiver<JobId>>>,
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub(crate) use cleanroom_engine::sha256_hex;
 
 impl Jobs {
     pub fn new(
@@ -376,16 +370,49 @@ impl Jobs {
         .hash(hash);
         self.store
             .transition_job(id, JobStatus::Running, &JobUpdate::default(), &start)?;
+        // Intent before execution: the plan's hash and the static decision, recorded before
+        // any data is read; a record that cannot be written stops the job.
+        let intent = |i: &cleanroom_engine::Intent| -> std::result::Result<(), String> {
+            let outcome = match i.decision {
+                cleanroom_policy::decision::Verdict::Allowed => "allowed".to_string(),
+                cleanroom_policy::decision::Verdict::Blocked => {
+                    format!("blocked: {}", i.rules.join(", "))
+                }
+            };
+            let audit = Audit::new(
+                self.platform.now(),
+                "cleanroom",
+                "system",
+                "job.intent",
+                &id.to_string(),
+                &outcome,
+            )
+            .licence(licence, scenario)
+            .hash(&i.plan_hash);
+            self.store
+                .append_audit(&audit)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
         let run = async {
             match request {
-                Request::Sql(r) => self.engine.run(r).await.map(|report| {
-                    let json = serde_json::to_string(&report);
-                    (report, json)
-                }),
-                Request::Wasm(j) => self.engine.run_wasm(&self.host, j).await.map(|w| {
-                    let json = serde_json::to_string(&w);
-                    (w.report, json)
-                }),
+                Request::Sql(r) => {
+                    self.engine
+                        .run_hooked(r, None, Some(&intent))
+                        .await
+                        .map(|report| {
+                            let json = serde_json::to_string(&report);
+                            (report, json)
+                        })
+                }
+                Request::Wasm(j) => self
+                    .engine
+                    .run_wasm_hooked(&self.host, j, Some(&intent))
+                    .await
+                    .map(|w| {
+                        let json = serde_json::to_string(&w);
+                        (w.report, json)
+                    }),
             }
         };
         let outcome = tokio::select! {
