@@ -149,7 +149,10 @@ fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
     assert_eq!(records[2].1, "allowed");
     let plan_hash = records[2].2.clone().unwrap();
     assert_eq!(plan_hash.len(), 64);
-    assert_ne!(plan_hash, job.source_hash, "the plan's hash, not the text's");
+    assert_ne!(
+        plan_hash, job.source_hash,
+        "the plan's hash, not the text's"
+    );
     assert_eq!(records[3].2, Some(digest));
     assert_eq!(records[4].1, "succeeded");
 }
@@ -349,6 +352,7 @@ fn a_product_is_released_after_two_distinct_reviewers_and_stops_when_withdrawn()
         p.download(&northstar, id),
         Err(Error::NoProduct(_))
     ));
+    passport_verifies_and_each_change_is_named(&w, id);
     // Suspending a dataset it derives from stops downloads at once; restoring it resumes them.
     let admin = principal("bureau-admin", Role::Admin);
     assert!(
@@ -385,6 +389,8 @@ fn a_product_is_released_after_two_distinct_reviewers_and_stops_when_withdrawn()
             "product.review.approve",
             "product.review.approve",
             "product.approved",
+            "product.passport",
+            "product.download",
             "product.download",
             "dataset.suspend",
             "dataset.resume",
@@ -481,4 +487,83 @@ fn a_wasm_job_runs_through_the_same_lifecycle_and_a_failing_one_keeps_its_class(
     let failed: serde_json::Value = serde_json::from_str(spin.report.as_deref().unwrap()).unwrap();
     assert_eq!(failed["class"], "out_of_fuel");
     assert_eq!(w.store.result(spin.id).unwrap(), None);
+}
+
+/// The product's passport verifies offline with the downloaded content and the platform key;
+/// a changed byte of the product, of the passport, another key, or a proof that does not lead to
+/// the checkpoint each fail the check that concerns them, and only that one.
+fn passport_verifies_and_each_change_is_named(w: &World, id: cleanroom_store::ProductId) {
+    use cleanroom_platform::verify_passport;
+    let p = &w.platform;
+    let passport = p.passport(&acme(), id).unwrap();
+    assert!(matches!(
+        p.passport(&principal("northstar-data", Role::Operator), id),
+        Err(Error::NoProduct(_))
+    ));
+    let content = p.download(&acme(), id).unwrap();
+    let key = w.store.verifier().unwrap();
+    let failed = |checks: Vec<cleanroom_platform::Check>| -> Vec<&'static str> {
+        checks
+            .into_iter()
+            .filter(|c| c.outcome.is_err())
+            .map(|c| c.what)
+            .collect()
+    };
+    let json: serde_json::Value = serde_json::from_str(&passport).unwrap();
+    assert_eq!(json["registration"], "CR-2026-000001");
+    assert_eq!(json["k"], 10);
+    assert_eq!(json["reviews"].as_array().unwrap().len(), 2);
+    let sources: Vec<&str> = json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["dataset"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["residents"]);
+    assert!(
+        json["sources"][0]["acquired"]
+            .as_str()
+            .unwrap()
+            .starts_with("20")
+    );
+    let ok = verify_passport(&content, &passport, &key);
+    assert_eq!(ok.len(), 6, "{ok:?}");
+    assert!(failed(ok).is_empty());
+
+    let mut changed = content.clone();
+    let last = changed.len() - 9;
+    changed[last] ^= 1;
+    assert_eq!(
+        failed(verify_passport(&changed, &passport, &key)),
+        ["content"]
+    );
+
+    let forged = passport.replacen("Elderly per district", "Elderly per districts", 1);
+    assert_eq!(
+        failed(verify_passport(&content, &forged, &key)),
+        ["signature"]
+    );
+
+    let other = cleanroom_tlog::Signer::generate(key.name())
+        .unwrap()
+        .0
+        .verifier();
+    assert_eq!(
+        failed(verify_passport(&content, &passport, &other)),
+        ["key", "signature", "checkpoint"]
+    );
+
+    // A proof for another record: re-signing is impossible, so the signature fails too; the
+    // inclusion check names the proof.
+    let mut bad = json.clone();
+    bad["approval"]["proof"][0] = bad["approval"]["proof"][1].clone();
+    let bad = serde_json::to_string(&bad).unwrap();
+    assert_eq!(
+        failed(verify_passport(&content, &bad, &key)),
+        ["signature", "inclusion"]
+    );
+    assert_eq!(
+        failed(verify_passport(&content, "{not json", &key)),
+        ["passport"]
+    );
 }

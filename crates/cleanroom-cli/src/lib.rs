@@ -11,6 +11,7 @@ mod bench_wasm;
 mod demo;
 mod load;
 mod output;
+mod product;
 mod wasm;
 
 use std::path::{Path, PathBuf};
@@ -137,6 +138,11 @@ enum Command {
         #[command(flatten)]
         home: Home,
     },
+    /// Approved products.
+    Product {
+        #[command(subcommand)]
+        command: ProductCommand,
+    },
     /// Serve the platform's HTTP API (JSON under /v1) until Ctrl-C or SIGTERM.
     Serve {
         /// Configuration file (address, state, data, policies, limits); default
@@ -194,6 +200,22 @@ enum Command {
         /// Write the results to this Markdown file.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProductCommand {
+    /// Check a product file (the Arrow IPC stream a download gives) and its passport offline:
+    /// the key, the signature, the content's SHA-256, the signed checkpoint and the approval
+    /// record's inclusion proof. Exits 5 when any check fails, naming it.
+    Verify {
+        /// The product file.
+        product: PathBuf,
+        /// Its passport (JSON).
+        passport: PathBuf,
+        /// The platform's public key, held apart (`cleanroom audit pubkey`).
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
     },
 }
 
@@ -556,5 +578,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             out,
         } => bench::run(&home, rows, runs, out.as_deref()),
         Command::Audit { command, home } => audit::run(&home.state, command),
+        Command::Product {
+            command:
+                ProductCommand::Verify {
+                    product,
+                    passport,
+                    pubkey,
+                },
+        } => product::verify(&product, &passport, pubkey.as_deref()),
     }
 }

@@ -178,6 +178,30 @@ fn every_role_against_every_route() {
             None,
             [401, 403, 403, 403, 403, 200],
         ),
+        (
+            "GET",
+            "/v1/audit/checkpoint".into(),
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/v1/audit/proof/inclusion?seq=1".into(),
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        (
+            "GET",
+            "/v1/audit/proof/consistency?from=1".into(),
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        (
+            "GET",
+            format!("/v1/products/{product}/passport"),
+            None,
+            [401, 409, 404, 409, 409, 409],
+        ),
     ];
     let mut cells = 0;
     let mut wrong = Vec::new();
@@ -219,12 +243,15 @@ fn every_role_against_every_route() {
         wrong.len(),
         wrong.join("\n")
     );
-    assert_eq!(cells, 22 * 6);
+    assert_eq!(cells, 26 * 6);
 
     // The OpenAPI document lists every route of the matrix.
     let doc = server.client(None).get("/openapi.json").json();
     for (method, path, _, _) in &matrix {
         let templated = path
+            .split('?')
+            .next()
+            .unwrap()
             .replace(&job, "{id}")
             .replace(&product, "{id}")
             .replace(&zeros, "{id}")
@@ -413,6 +440,55 @@ fn quorum_self_approval_download_and_withdrawal() {
     let arrow = acme.get_as(&path, "application/vnd.apache.arrow.stream");
     assert_eq!(arrow.status, 200);
     assert!(!arrow.body.is_empty());
+    // The passport, checked offline by the binary against the key held apart.
+    let passport = acme.get(&format!("/v1/products/{product}/passport"));
+    assert_eq!(passport.status, 200, "{}", passport.text());
+    assert_eq!(passport.json()["registration"], registration.as_str());
+    assert_eq!(
+        north
+            .get(&format!("/v1/products/{product}/passport"))
+            .status,
+        404
+    );
+    let files = tempfile::tempdir().unwrap();
+    let (content, signed, key) = (
+        files.path().join("product.arrows"),
+        files.path().join("passport.json"),
+        files.path().join("platform.pub"),
+    );
+    std::fs::write(&content, &arrow.body).unwrap();
+    std::fs::write(&signed, passport.text()).unwrap();
+    std::fs::copy(dir.path().join("platform.pub"), &key).unwrap();
+    let verify = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cleanroom"))
+            .args(["product", "verify"])
+            .args([&content, &signed])
+            .arg("--pubkey")
+            .arg(&key)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = verify();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("OK: the product is the one the platform approved"),
+        "{out}"
+    );
+    let mut changed = arrow.body.clone();
+    let at = changed.len() / 2;
+    changed[at] ^= 0x20;
+    std::fs::write(&content, &changed).unwrap();
+    let (code, out) = verify();
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("FAILED  content"), "{out}");
+    assert!(
+        !out.contains("FAILED  signature"),
+        "only the content: {out}"
+    );
     let parquet = acme.get_as(&path, "application/vnd.apache.parquet");
     assert!(parquet.body.starts_with(b"PAR1"));
     assert_eq!(acme.get_as(&path, "image/png").status, 406);

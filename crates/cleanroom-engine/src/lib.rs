@@ -93,6 +93,16 @@ pub struct JobRequest {
     pub today: NaiveDate,
 }
 
+/// A dataset a job read, and which version of it: the data zone file's size and the time it
+/// was last written (when this version was acquired).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub dataset: String,
+    /// RFC 3339, UTC.
+    pub acquired: String,
+    pub bytes: u64,
+}
+
 /// SHA-256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest as _, Sha256};
@@ -150,6 +160,9 @@ pub struct Report {
     /// The guest scalar functions the job could call: the component by hash, and their use.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub functions: Option<FunctionsUse>,
+    /// The datasets an executed job read, with the version of each (empty when not executed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
     #[serde(skip)]
     pub batches: Vec<RecordBatch>,
 }
@@ -167,6 +180,7 @@ impl Report {
             policy_version: policy_version.to_string(),
             interactive: false,
             functions: None,
+            sources: Vec::new(),
             batches: Vec::new(),
         }
     }
@@ -264,6 +278,7 @@ impl Engine {
                     policy_version: self.policies.version.clone(),
                     interactive: p.interactive,
                     functions: p.functions.as_ref().map(functions::Registered::report),
+                    sources: Vec::new(),
                     batches: Vec::new(),
                 })
             }
@@ -333,6 +348,7 @@ impl Engine {
         drop(session);
         let mut decision = analysis.decision;
         decision.extend(checked.decision.violations);
+        let sources = self.sources(&analysis.datasets)?;
         Ok(Report {
             decision: decision.verdict(),
             violations: decision.violations,
@@ -344,6 +360,7 @@ impl Engine {
             policy_version: self.policies.version.clone(),
             interactive,
             functions: functions.as_ref().map(functions::Registered::report),
+            sources,
             batches: checked.batches,
         })
     }
@@ -397,6 +414,32 @@ impl Engine {
             interactive: licence.interactive,
             functions,
         })))
+    }
+
+    /// The version of each dataset read: the data file's size and modification time.
+    pub(crate) fn sources(
+        &self,
+        datasets: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<Source>> {
+        datasets
+            .iter()
+            .map(|id| {
+                let path = self.config.data_dir.join(format!("{id}.parquet"));
+                let meta = std::fs::metadata(&path).map_err(|e| {
+                    Error::Data(format!("cannot read dataset `{id}`: {}", e.kind()))
+                })?;
+                let acquired = meta
+                    .modified()
+                    .map(chrono::DateTime::<chrono::Utc>::from)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default();
+                Ok(Source {
+                    dataset: id.clone(),
+                    acquired,
+                    bytes: meta.len(),
+                })
+            })
+            .collect()
     }
 
     /// The echo filters of the given datasets, built once per dataset file version and cached

@@ -432,6 +432,7 @@ impl Engine {
             .await?;
         report.lineage = Some(analysis.lineage);
         report.interactive = licence.interactive;
+        report.sources = self.sources(&analysis.datasets)?;
         let mut aggregates = Vec::new();
         if let (Some(product_schema), true) = (m.product_schema(), report.is_allowed()) {
             // finalize in a fresh instance: nothing of the raw rows survives into it.
@@ -574,6 +575,7 @@ impl Engine {
             policy_version: self.policies().version.clone(),
             interactive: false,
             functions: None,
+            sources: Vec::new(),
             batches: checked.batches,
         };
         Ok((report, ctx))

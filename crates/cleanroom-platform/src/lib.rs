@@ -5,6 +5,7 @@
 
 mod authz;
 mod jobs;
+mod passport;
 mod products;
 mod reads;
 mod records;
@@ -28,6 +29,7 @@ pub const RATE_WINDOW_HOURS: i64 = 24;
 
 pub use authz::{Authz, Denied, Resource};
 pub use jobs::{Jobs, MAX_COMPONENT_BYTES, MAX_MANIFEST_BYTES, QueueLimits, Submitted};
+pub use passport::{CONTENT_TYPE, Check, PASSPORT_FORMAT, verify_passport};
 pub use products::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS};
 pub use reads::{CatalogView, LicenceView, MAX_LIST, ProductView};
 pub use tokens::{TOKEN_PREFIX, token_id};

@@ -106,6 +106,9 @@ impl Platform {
             )
             .licence(&job.licence, &job.scenario),
         )?;
+        if row.status == ProductStatus::Approved {
+            self.issue_passport(&row, &job)?;
+        }
         Ok(row)
     }
 

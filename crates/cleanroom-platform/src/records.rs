@@ -39,13 +39,17 @@ impl Platform {
         }
         let checkpoint = self.signed(size, seq.unsigned_abs())?;
         let proof = self.store.inclusion_proof(seq, checkpoint.size)?;
-        let record = self
+        Ok((proof, checkpoint, self.record_text(seq)?))
+    }
+
+    /// The canonical text of record `seq` (its leaf's data), unless it was purged.
+    pub(crate) fn record_text(&self, seq: i64) -> Result<Option<String>> {
+        Ok(self
             .store
             .audit_after(seq - 1, 1)?
             .into_iter()
             .find(|r| r.seq == seq)
-            .map(|r| String::from_utf8_lossy(&record_bytes(r.seq, &r.audit)).into_owned());
-        Ok((proof, checkpoint, record))
+            .map(|r| String::from_utf8_lossy(&record_bytes(r.seq, &r.audit)).into_owned()))
     }
 
     /// The proof that the signed tree of `from` records is a prefix of the signed tree of `to`

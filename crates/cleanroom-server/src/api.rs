@@ -137,8 +137,15 @@ pub(crate) fn table() -> Vec<Route> {
             "get",
             "/v1/products/{id}/download",
             "its operator",
-            "An approved product's content, by `Accept`.",
+            "An approved product's content, by `Accept`; `application/vnd.apache.arrow.stream` gives the bytes its passport signs.",
             get(download),
+        ),
+        route(
+            "get",
+            "/v1/products/{id}/passport",
+            "its operator, reviewers, admins, auditors",
+            "An approved product's signed passport (JSON): sources, source hash, policy version, k, reviews, content SHA-256, the approval record's inclusion proof; check it offline with `cleanroom product verify`.",
+            get(passport),
         ),
         route(
             "get",
@@ -691,6 +698,17 @@ async fn download(
     let platform = app.platform.clone();
     let ipc = blocking(move || platform.download(&who, id)).await?;
     formatted(&headers, &ipc, &id.to_string())
+}
+
+async fn passport(
+    State(app): State<Shared>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = ProductId(parse_id(&id, "product")?);
+    let platform = app.platform.clone();
+    let text = blocking(move || platform.passport(&who, id)).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
 }
 
 async fn review_queue(State(app): State<Shared>, Caller(who): Caller) -> ApiResult {

@@ -340,6 +340,8 @@ pub struct ProductRow {
     pub registration: Option<String>,
     #[serde(serialize_with = "ser_opt_time")]
     pub decided_at: Option<DateTime<Utc>>,
+    /// The audit record of the approval (its passport proves it is in the log).
+    pub approval_seq: Option<i64>,
 }
 
 /// One reviewer's verdict on a product, with the reason (required either way).
@@ -440,6 +442,11 @@ pub trait Store: Send + Sync {
     /// rejection rejects it; the approval that reaches the quorum approves it and gives it its
     /// registration number. A reviewer reviews a product once.
     fn add_review(&self, id: ProductId, review: &Review, audit: &Audit) -> Result<ProductRow>;
+
+    /// Keeps the signed passport of an approved product, with its record.
+    fn set_passport(&self, id: ProductId, passport: &str, audit: &Audit) -> Result<()>;
+
+    fn passport(&self, id: ProductId) -> Result<Option<String>>;
 
     /// Withdraws an approved product: downloads stop at once.
     fn withdraw_product(&self, id: ProductId, audit: &Audit) -> Result<()>;

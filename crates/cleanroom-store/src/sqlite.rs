@@ -129,6 +129,8 @@ CREATE TABLE audit_purged (
     seq  INTEGER PRIMARY KEY,
     leaf BLOB NOT NULL
 );
+ALTER TABLE products ADD COLUMN approval_seq INTEGER;
+ALTER TABLE products ADD COLUMN passport TEXT;
 "#,
 ];
 
@@ -265,7 +267,11 @@ impl SqliteStore {
     /// it wrote then join the tree.
     fn tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction().map_err(db)?;
+        // Immediate: the write lock is taken first, so another process writing the same file
+        // (the token command beside a server) waits instead of invalidating this snapshot.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
         let out = f(&tx)?;
         tx.commit().map_err(db)?;
         // The change is durable whatever happens next; a tree that could not catch up here
@@ -563,7 +569,7 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
     })
 }
 
-const PRODUCT_COLUMNS: &str = "id, job, name, description, status, quorum, requested_by, requested_at, registration, decided_at";
+const PRODUCT_COLUMNS: &str = "id, job, name, description, status, quorum, requested_by, requested_at, registration, decided_at, approval_seq";
 
 fn product_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
     let status: String = r.get(4)?;
@@ -587,6 +593,7 @@ fn product_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
             .get::<_, Option<String>>(9)?
             .map(|t| parse_ts(&t))
             .transpose()?,
+        approval_seq: r.get(10)?,
     })
 }
 
@@ -1026,7 +1033,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
                 let outcome = registration.unwrap_or_else(|| status.as_str().to_owned());
-                insert_audit(
+                let seq = insert_audit(
                     tx,
                     &Audit {
                         actor: "cleanroom".into(),
@@ -1037,9 +1044,45 @@ impl Store for SqliteStore {
                         ..audit.clone()
                     },
                 )?;
+                if status == ProductStatus::Approved {
+                    tx.execute(
+                        "UPDATE products SET approval_seq = ?2 WHERE id = ?1",
+                        params![id.0, seq],
+                    )
+                    .map_err(db)?;
+                }
             }
             product_in(tx, id)
         })
+    }
+
+    fn set_passport(&self, id: ProductId, passport: &str, audit: &Audit) -> Result<()> {
+        self.tx(|tx| {
+            let product = product_in(tx, id)?;
+            if product.status != ProductStatus::Approved {
+                return Err(Error::State(format!(
+                    "{id} is {}: only an approved product has a passport",
+                    product.status.as_str()
+                )));
+            }
+            tx.execute(
+                "UPDATE products SET passport = ?2 WHERE id = ?1",
+                params![id.0, passport],
+            )
+            .map_err(db)?;
+            insert_audit(tx, audit)?;
+            Ok(())
+        })
+    }
+
+    fn passport(&self, id: ProductId) -> Result<Option<String>> {
+        self.read(|c| {
+            c.query_row("SELECT passport FROM products WHERE id = ?1", [id.0], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()
+        })
+        .map(Option::flatten)
     }
 
     fn withdraw_product(&self, id: ProductId, audit: &Audit) -> Result<()> {

@@ -47,12 +47,15 @@ pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// Reads base64 (standard alphabet, padded).
+pub fn from_b64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
 /// Reads a base64 SHA-256 hash.
 pub fn hash_from_b64(text: &str) -> Result<Hash, Error> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .ok()
+    from_b64(text)
         .and_then(|b| Hash::try_from(b.as_slice()).ok())
         .ok_or_else(|| Error::Malformed("not a base64 SHA-256 hash".into()))
 }
