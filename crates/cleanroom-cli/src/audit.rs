@@ -58,6 +58,17 @@ pub(crate) enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         pubkey: PathBuf,
     },
+    /// Time durable appends (one per transaction and grouped) and inclusion and consistency
+    /// proofs at `--records`, on a scratch store beside the state; write the audit section of
+    /// BENCHMARKS.md with `--out`.
+    Bench {
+        #[arg(long, default_value_t = 5_000)]
+        appends: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        records: usize,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Purge the contents of records written before a date at least three years ago; their
     /// leaf hashes stay, so the log still verifies, and the purge is itself recorded.
     Purge {
@@ -98,6 +109,11 @@ pub(crate) fn run(state: &Path, command: AuditCommand) -> anyhow::Result<u8> {
             held,
             pubkey,
         } => witness(state, &checkpoint, &held, &pubkey),
+        AuditCommand::Bench {
+            appends,
+            records,
+            out,
+        } => crate::audit_bench::run(state, appends, records, out.as_deref()),
         AuditCommand::Purge { before } => {
             let store = SqliteStore::open(state)?;
             let now = Utc::now();

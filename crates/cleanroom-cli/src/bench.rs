@@ -51,6 +51,20 @@ const QUERIES: &[Query] = &[
     },
 ];
 
+/// The cores this machine offers and the build profile of this binary, as every benchmark
+/// section states them.
+pub(crate) fn machine() -> (usize, &'static str) {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    (cores, profile)
+}
+
 pub(crate) fn median(v: &mut [Duration]) -> Duration {
     v.sort();
     v.get(v.len() / 2).copied().unwrap_or_default()
@@ -162,9 +176,7 @@ pub(crate) fn run(home: &Home, rows: u64, runs: usize, out: Option<&Path>) -> an
     println!("{verdict}");
     let wasm = crate::bench_wasm::run(&rt, &bare, runs)?;
     if let Some(out) = out {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0);
+        let (cores, _) = machine();
         let doc = format!(
             "# Benchmarks\n\n\
              Produced by `cargo run --release -- bench --rows {rows} --runs {runs} --out BENCHMARKS.md` on {cores} cores, {today}.\n\n\
@@ -177,13 +189,8 @@ pub(crate) fn run(home: &Home, rows: u64, runs: usize, out: Option<&Path>) -> an
              separately. Targets: ratio at most 1.15x, static check under 5 ms.\n\n{table}\n{verdict}\n\n{wasm}",
             seed = cleanroom_demo::DEFAULT_SEED,
         );
-        // The load section (`cleanroom load`) is its own run: kept as it is.
-        let old = std::fs::read_to_string(out).unwrap_or_default();
-        let load = old
-            .find(crate::load::MARKER)
-            .map(|i| format!("\n{}", &old[i..]))
-            .unwrap_or_default();
-        std::fs::write(out, format!("{doc}{load}"))?;
+        // The other sections (`cleanroom load`, `cleanroom audit bench`) are their own runs.
+        crate::sections::write_head(out, &doc)?;
         println!("wrote `{}`", out.display());
     }
     Ok(EXIT_OK)

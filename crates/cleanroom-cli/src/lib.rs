@@ -6,12 +6,14 @@
 //! It must not own policy logic, planning or checks: those live in the library crates.
 
 mod audit;
+mod audit_bench;
 mod bench;
 mod bench_wasm;
 mod demo;
 mod load;
 mod output;
 mod product;
+mod sections;
 mod wasm;
 
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ use cleanroom_server::load::{LoadOptions, LoadReport, peak_rss_kib};
 
 use crate::{EXIT_OK, Home, runtime};
 
-/// Where the load section of BENCHMARKS.md begins; it runs to the end of the file.
+/// Where the load section of BENCHMARKS.md begins.
 pub(crate) const MARKER: &str = "<!-- load -->";
 
 /// Copies `from` (policies) to `to`, raising every licence's `daily_job_limit` to `limit`.
@@ -125,9 +125,7 @@ pub(crate) fn run(
     println!("{text}");
     let _ = std::fs::remove_dir_all(&work);
     if let Some(out) = out {
-        let old = std::fs::read_to_string(out).unwrap_or_default();
-        let head = old.split(MARKER).next().unwrap_or("").trim_end().to_owned();
-        std::fs::write(out, format!("{head}\n\n{MARKER}\n{text}"))?;
+        crate::sections::write_section(out, MARKER, &text)?;
         println!("wrote `{}`", out.display());
     }
     if report.errors > 0 || report.lost > 0 {
@@ -141,14 +139,7 @@ pub(crate) fn run(
 }
 
 fn section(r: &LoadReport, rss: Option<u64>, rows: u64) -> String {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
+    let (cores, profile) = crate::bench::machine();
     let mut s = String::new();
     let _ = writeln!(
         s,

@@ -364,3 +364,38 @@ fn a_state_rolled_back_behind_the_witness_is_detected() {
     let (code, out) = verify(&live, &f.pubkey, Some(&held));
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn the_audit_bench_writes_its_section_and_keeps_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("BENCHMARKS.md");
+    std::fs::write(&out, "# Head\n\n<!-- load -->\n## Load\nkept\n").unwrap();
+    let (code, text) = cleanroom(&[
+        "audit",
+        "bench",
+        "--appends",
+        "200",
+        "--records",
+        "2000",
+        "--state",
+        dir.path().join("state").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written
+            .starts_with("# Head\n\n<!-- load -->\n## Load\nkept\n\n<!-- audit -->\n## Audit log"),
+        "{written}"
+    );
+    assert!(written.contains("| inclusion |") && written.contains("| consistency |"));
+    assert!(
+        !dir.path().join("state").read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("audit-bench")),
+        "the scratch store is removed"
+    );
+}

@@ -464,6 +464,10 @@ pub trait Store: Send + Sync {
     /// A record of something that changed no state (a refused request, a download).
     fn append_audit(&self, audit: &Audit) -> Result<i64>;
 
+    /// Records of things that changed no state, written together in one transaction (one
+    /// fsync): all durable or none. Returns their sequence numbers.
+    fn append_audits(&self, audits: &[Audit]) -> Result<Vec<i64>>;
+
     /// Up to `limit` records after sequence number `after`, in order.
     fn audit_after(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>>;
 

@@ -1137,6 +1137,10 @@ impl Store for SqliteStore {
         self.tx(|tx| insert_audit(tx, audit))
     }
 
+    fn append_audits(&self, audits: &[Audit]) -> Result<Vec<i64>> {
+        self.tx(|tx| audits.iter().map(|a| insert_audit(tx, a)).collect())
+    }
+
     fn audit_after(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>> {
         self.read(|c| {
             let mut stmt = c.prepare(&format!(

@@ -172,3 +172,28 @@ fn records_younger_than_three_years_are_not_purged_older_ones_leave_their_hashes
         10
     );
 }
+
+#[test]
+fn a_batch_of_records_commits_together_and_joins_the_tree_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with(dir.path(), &options(100)).unwrap();
+    record(&store, t0(), 0);
+    let batch: Vec<Audit> = (1..6)
+        .map(|i| {
+            Audit::new(
+                t0(),
+                "op-a",
+                "operator",
+                "job.read",
+                &format!("job-{i}"),
+                "allowed",
+            )
+        })
+        .collect();
+    assert_eq!(store.append_audits(&batch).unwrap(), vec![2, 3, 4, 5, 6]);
+    assert_eq!(store.log_size().unwrap(), 6);
+    let cp = store.checkpoint().unwrap().unwrap();
+    assert_eq!(cp.size, 6);
+    let v = verify_state(dir.path(), &store.verifier().unwrap(), None).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+}
