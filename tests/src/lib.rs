@@ -128,3 +128,158 @@ pub fn rows_text(batches: &[RecordBatch]) -> Vec<Vec<String>> {
     }
     out
 }
+
+/// The constraints of the published OpenLineage RunEvent schema (spec 2-0-2, and the
+/// column-lineage dataset facet 1-2-0) that an event must meet, checked field by field: the
+/// required members and their types, the `eventType` enum, `date-time`, `uri` and `uuid`
+/// formats, the base facet members of every facet, and the column-lineage structure. Returns
+/// what is wrong, empty when the event conforms.
+pub mod openlineage {
+    use serde_json::Value;
+
+    fn is_uri(v: &Value) -> bool {
+        v.as_str().is_some_and(|s| {
+            s.split_once(':').is_some_and(|(scheme, rest)| {
+                !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                    && !rest.is_empty()
+                    && !s.contains(' ')
+            })
+        })
+    }
+
+    fn is_uuid(v: &Value) -> bool {
+        v.as_str().is_some_and(|s| {
+            let parts: Vec<&str> = s.split('-').collect();
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+                && parts
+                    .iter()
+                    .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+    }
+
+    fn facets(where_: &str, v: &Value, out: &mut Vec<String>) {
+        if v.is_null() {
+            return;
+        }
+        let Some(map) = v.as_object() else {
+            out.push(format!("{where_}: facets must be an object"));
+            return;
+        };
+        for (name, f) in map {
+            if !is_uri(&f["_producer"]) {
+                out.push(format!("{where_}.{name}: `_producer` must be a URI"));
+            }
+            if !is_uri(&f["_schemaURL"]) {
+                out.push(format!("{where_}.{name}: `_schemaURL` must be a URI"));
+            }
+        }
+    }
+
+    fn input_fields(where_: &str, v: &Value, out: &mut Vec<String>) {
+        let Some(fields) = v.as_array() else {
+            out.push(format!("{where_}: must be an array"));
+            return;
+        };
+        for (i, f) in fields.iter().enumerate() {
+            for key in ["namespace", "name", "field"] {
+                if !f[key].is_string() {
+                    out.push(format!("{where_}[{i}]: `{key}` must be a string"));
+                }
+            }
+            for (j, t) in f["transformations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if !t["type"].is_string() {
+                    out.push(format!(
+                        "{where_}[{i}].transformations[{j}]: `type` is required"
+                    ));
+                }
+                if !(t["masking"].is_null() || t["masking"].is_boolean()) {
+                    out.push(format!(
+                        "{where_}[{i}].transformations[{j}]: `masking` is a boolean"
+                    ));
+                }
+            }
+        }
+    }
+
+    fn datasets(where_: &str, v: &Value, out: &mut Vec<String>) {
+        for (i, d) in v.as_array().into_iter().flatten().enumerate() {
+            for key in ["namespace", "name"] {
+                if !d[key].is_string() {
+                    out.push(format!("{where_}[{i}]: `{key}` is required"));
+                }
+            }
+            facets(&format!("{where_}[{i}].facets"), &d["facets"], out);
+            let lineage = &d["facets"]["columnLineage"];
+            if !lineage.is_null() {
+                let Some(fields) = lineage["fields"].as_object() else {
+                    out.push(format!("{where_}[{i}]: columnLineage needs `fields`"));
+                    continue;
+                };
+                for (name, f) in fields {
+                    input_fields(
+                        &format!("{where_}[{i}].columnLineage.{name}.inputFields"),
+                        &f["inputFields"],
+                        out,
+                    );
+                }
+                if !lineage["dataset"].is_null() {
+                    input_fields(
+                        &format!("{where_}[{i}].columnLineage.dataset"),
+                        &lineage["dataset"],
+                        out,
+                    );
+                }
+            }
+        }
+        if !(v.is_null() || v.is_array()) {
+            out.push(format!("{where_}: must be an array"));
+        }
+    }
+
+    pub fn problems(e: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        if !e.is_object() {
+            return vec!["an event is an object".into()];
+        }
+        if !matches!(
+            e["eventType"].as_str(),
+            None | Some("START" | "RUNNING" | "COMPLETE" | "ABORT" | "FAIL" | "OTHER")
+        ) {
+            out.push("`eventType` is not one of the enum".into());
+        }
+        if e["eventTime"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_none()
+        {
+            out.push("`eventTime` must be an RFC 3339 date-time".into());
+        }
+        if !is_uri(&e["producer"]) {
+            out.push("`producer` must be a URI".into());
+        }
+        if !is_uri(&e["schemaURL"]) {
+            out.push("`schemaURL` must be a URI".into());
+        }
+        if !is_uuid(&e["run"]["runId"]) {
+            out.push("`run.runId` must be a UUID".into());
+        }
+        facets("run.facets", &e["run"]["facets"], &mut out);
+        for key in ["namespace", "name"] {
+            if !e["job"][key].is_string() {
+                out.push(format!("`job.{key}` is required"));
+            }
+        }
+        facets("job.facets", &e["job"]["facets"], &mut out);
+        datasets("inputs", &e["inputs"], &mut out);
+        datasets("outputs", &e["outputs"], &mut out);
+        out
+    }
+}

@@ -155,6 +155,47 @@ fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
     );
     assert_eq!(records[3].2, Some(digest));
     assert_eq!(records[4].1, "succeeded");
+    // The run's lineage: START, then COMPLETE with the column lineage, both conforming to the
+    // OpenLineage RunEvent schema.
+    let events: Vec<serde_json::Value> = w
+        .store
+        .lineage(job.id)
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["START", "COMPLETE"]);
+    for e in &events {
+        let problems = cleanroom_tests::openlineage::problems(e);
+        assert!(problems.is_empty(), "{problems:?}\n{e}");
+        assert_eq!(e["run"]["runId"], events[0]["run"]["runId"], "one run");
+        assert_eq!(e["run"]["facets"]["cleanroom_licence"]["licence"], ELDER);
+    }
+    let complete = &events[1];
+    assert_eq!(complete["inputs"][0]["name"], "residents");
+    assert!(
+        complete["job"]["facets"]["sql"]["query"]
+            .as_str()
+            .unwrap()
+            .contains("GROUP BY")
+    );
+    assert_eq!(
+        complete["run"]["facets"]["cleanroom_decision"]["decision"],
+        "allowed"
+    );
+    let fields = complete["outputs"][0]["facets"]["columnLineage"]["fields"]
+        .as_object()
+        .unwrap();
+    assert!(fields.contains_key("district"), "{fields:?}");
+    // A malformed event is caught by the same check.
+    let mut broken = complete.clone();
+    broken["run"]["runId"] = serde_json::json!("job-1");
+    broken["eventType"] = serde_json::json!("DONE");
+    assert_eq!(cleanroom_tests::openlineage::problems(&broken).len(), 2);
 }
 
 #[test]
@@ -180,6 +221,14 @@ fn repeated_blocked_jobs_are_recorded_and_suspend_the_licence() {
                 .unwrap();
             assert!(intent.audit.outcome.starts_with("blocked: "), "{intent:?}");
             assert!(intent.audit.outcome.contains("output.row_level"));
+            let last: serde_json::Value =
+                serde_json::from_str(w.store.lineage(id).unwrap().last().unwrap()).unwrap();
+            assert_eq!(last["eventType"], "FAIL");
+            assert!(cleanroom_tests::openlineage::problems(&last).is_empty());
+            assert_eq!(
+                last["run"]["facets"]["cleanroom_decision"]["rules"][0],
+                "output.row_level"
+            );
             assert_eq!(w.store.result(id).unwrap(), None, "nothing is stored");
         }
     });
@@ -359,14 +408,44 @@ fn a_product_is_released_after_two_distinct_reviewers_and_stops_when_withdrawn()
         p.set_dataset_suspended(&rev1, "residents", true, "x")
             .is_err()
     );
+    // Lineage finds what the product came from, and the product from a column it used.
+    let uses = p.trace_column("residents", "district").unwrap();
+    assert!(
+        uses.iter()
+            .any(|u| u.job == job.id.to_string()
+                && u.registration.as_deref() == Some("CR-2026-000001")),
+        "{uses:?}"
+    );
+    assert!(
+        p.trace_column("residents", "citizen_id")
+            .unwrap()
+            .is_empty()
+    );
+    let origin = p.trace_product("CR-2026-000001").unwrap();
+    assert_eq!(origin["datasets"], serde_json::json!(["residents"]));
+    assert_eq!(origin["licence"], ELDER);
+    // A suspended dataset recalls every product whose lineage reads it; resuming reinstates.
     p.set_dataset_suspended(&admin, "residents", true, "source under correction")
         .unwrap();
+    assert_eq!(w.store.holds(id).unwrap(), ["dataset:residents"]);
     assert!(matches!(
         p.download(&acme(), id),
-        Err(Error::Unavailable(_))
+        Err(Error::Unavailable(m)) if m.contains("recalled")
     ));
     p.set_dataset_suspended(&admin, "residents", false, "corrected")
         .unwrap();
+    assert!(w.store.holds(id).unwrap().is_empty());
+    assert!(p.download(&acme(), id).is_ok());
+    // So does a licence the bureau suspends; a dataset the product does not read does not.
+    p.set_dataset_suspended(&admin, "enterprises", true, "audit")
+        .unwrap();
+    assert!(w.store.holds(id).unwrap().is_empty());
+    p.set_dataset_suspended(&admin, "enterprises", false, "done")
+        .unwrap();
+    p.set_suspended(&admin, ELDER, true, "licence revoked")
+        .unwrap();
+    assert_eq!(w.store.holds(id).unwrap(), ["licence:LIC-ELDER-2026"]);
+    p.set_suspended(&admin, ELDER, false, "reinstated").unwrap();
     assert!(p.download(&acme(), id).is_ok());
     p.withdraw_product(&admin, id, "recalled by the bureau")
         .unwrap();
@@ -393,7 +472,14 @@ fn a_product_is_released_after_two_distinct_reviewers_and_stops_when_withdrawn()
             "product.download",
             "product.download",
             "dataset.suspend",
+            "product.recall",
             "dataset.resume",
+            "product.reinstate",
+            "product.download",
+            "dataset.suspend",
+            "dataset.resume",
+            "product.recall",
+            "product.reinstate",
             "product.download",
             "product.withdraw",
         ]
@@ -474,6 +560,32 @@ fn a_wasm_job_runs_through_the_same_lifecycle_and_a_failing_one_keeps_its_class(
             .collect()
     };
     assert_eq!(ok.source_hash, digest, "the component by its SHA-256");
+    for (id, expected) in [(ok.id, "COMPLETE"), (spin.id, "FAIL")] {
+        let events: Vec<serde_json::Value> = w
+            .store
+            .lineage(id)
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::from_str(e).unwrap())
+            .collect();
+        assert_eq!(events.len(), 2);
+        assert_eq!(
+            (
+                events[0]["eventType"].as_str(),
+                events[1]["eventType"].as_str()
+            ),
+            (Some("START"), Some(expected))
+        );
+        for e in &events {
+            assert!(cleanroom_tests::openlineage::problems(e).is_empty(), "{e}");
+            assert!(
+                e["job"]["facets"]["sourceCode"]["sourceCode"]
+                    .as_str()
+                    .unwrap()
+                    .contains("[job]")
+            );
+        }
+    }
     let report: serde_json::Value = serde_json::from_str(ok.report.as_deref().unwrap()).unwrap();
     assert_eq!(report["component"], digest.as_str());
     assert!(report["fuel"].as_u64().unwrap() > 0);

@@ -10,6 +10,7 @@ mod audit_bench;
 mod bench;
 mod bench_wasm;
 mod demo;
+mod lineage;
 mod load;
 mod output;
 mod product;
@@ -137,6 +138,13 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+        #[command(flatten)]
+        home: Home,
+    },
+    /// Lineage: OpenLineage events as NDJSON; trace a column or a product.
+    Lineage {
+        #[command(subcommand)]
+        command: lineage::LineageCommand,
         #[command(flatten)]
         home: Home,
     },
@@ -354,6 +362,21 @@ impl std::fmt::Display for InvalidInput {
 
 impl std::error::Error for InvalidInput {}
 
+/// The platform over the state directory, as the bureau's command-line tools use it.
+pub(crate) fn platform(home: &Home) -> anyhow::Result<cleanroom_platform::Platform> {
+    let policies = Arc::new(load_policies(&home.policies)?);
+    let store = Arc::new(cleanroom_store::SqliteStore::open(&home.state)?);
+    let authz = Arc::new(cleanroom_platform::Authz::load(
+        &home.policies.join("authz"),
+    )?);
+    Ok(cleanroom_platform::Platform::new(
+        policies,
+        authz,
+        store,
+        Arc::new(cleanroom_platform::SystemClock),
+    ))
+}
+
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -551,17 +574,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let role = cleanroom_platform::Role::parse(&role).ok_or_else(|| {
                 InvalidInput("--role must be one of operator, reviewer, admin, auditor".to_string())
             })?;
-            let policies = Arc::new(load_policies(&home.policies)?);
-            let store = Arc::new(cleanroom_store::SqliteStore::open(&home.state)?);
-            let authz = Arc::new(cleanroom_platform::Authz::load(
-                &home.policies.join("authz"),
-            )?);
-            let platform = cleanroom_platform::Platform::new(
-                policies,
-                authz,
-                store,
-                Arc::new(cleanroom_platform::SystemClock),
-            );
+            let platform = platform(&home)?;
             let token = match platform.issue_token("cli", role, &principal) {
                 Err(cleanroom_platform::Error::Invalid(m)) => return Err(InvalidInput(m).into()),
                 other => other?,
@@ -580,6 +593,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             out,
         } => bench::run(&home, rows, runs, out.as_deref()),
         Command::Audit { command, home } => audit::run(&home.state, command),
+        Command::Lineage { command, home } => lineage::run(&home, command),
         Command::Product {
             command:
                 ProductCommand::Verify {

@@ -90,6 +90,12 @@ fn every_role_against_every_route() {
         ),
         (
             "GET",
+            format!("/v1/jobs/{job}/lineage"),
+            None,
+            [401, 200, 404, 200, 200, 200],
+        ),
+        (
+            "GET",
             format!("/v1/jobs/{job}/result"),
             None,
             [401, 200, 404, 200, 403, 403],
@@ -243,7 +249,7 @@ fn every_role_against_every_route() {
         wrong.len(),
         wrong.join("\n")
     );
-    assert_eq!(cells, 26 * 6);
+    assert_eq!(cells, 27 * 6);
 
     // The OpenAPI document lists every route of the matrix.
     let doc = server.client(None).get("/openapi.json").json();

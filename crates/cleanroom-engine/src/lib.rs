@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use cleanroom_guard::dynamic::Suppression;
-use cleanroom_guard::scrub::{mask_values, scrub_error};
+use cleanroom_guard::scrub::scrub_error;
 use cleanroom_guard::{
     ColumnLineage, Decision, EchoFilter, GuardContext, RuleId, Verdict, Violation,
 };
@@ -30,6 +30,8 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
 use serde::Serialize;
 
+pub use cleanroom_guard::lineage::{NAMESPACE as LINEAGE_NAMESPACE, PRODUCER as LINEAGE_PRODUCER};
+pub use cleanroom_guard::scrub::mask_values;
 pub use functions::{FunctionsUse, GuestFunctions};
 pub use session::{SessionLimits, base_config, catalog_schema};
 pub use wasm::{Aggregate, ComponentFailure, Manifest, WasmJob, WasmReport};

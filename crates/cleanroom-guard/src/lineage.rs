@@ -12,7 +12,8 @@ use crate::analyze::{Src, Val, Xf};
 
 /// The namespace of the sandbox's datasets in lineage events.
 pub const NAMESPACE: &str = "cleanroom";
-const PRODUCER: &str = concat!(
+/// The producer of every lineage event and facet the sandbox writes.
+pub const PRODUCER: &str = concat!(
     "https://cleanroom.invalid/cleanroom/",
     env!("CARGO_PKG_VERSION")
 );

@@ -319,6 +319,7 @@ impl Jobs {
         )
         .licence(licence, scenario);
         self.store.transition_job(id, status, &update, &audit)?;
+        self.platform.record_lineage(id)?;
         Ok(())
     }
 
@@ -370,6 +371,7 @@ impl Jobs {
         .hash(hash);
         self.store
             .transition_job(id, JobStatus::Running, &JobUpdate::default(), &start)?;
+        self.platform.record_lineage(id)?;
         // Intent before execution: the plan's hash and the static decision, recorded before
         // any data is read; a record that cannot be written stops the job.
         let intent = |i: &cleanroom_engine::Intent| -> std::result::Result<(), String> {

@@ -5,6 +5,7 @@
 
 mod authz;
 mod jobs;
+mod lineage;
 mod passport;
 mod products;
 mod reads;
@@ -29,6 +30,7 @@ pub const RATE_WINDOW_HOURS: i64 = 24;
 
 pub use authz::{Authz, Denied, Resource};
 pub use jobs::{Jobs, MAX_COMPONENT_BYTES, MAX_MANIFEST_BYTES, QueueLimits, Submitted};
+pub use lineage::ColumnUse;
 pub use passport::{CONTENT_TYPE, Check, PASSPORT_FORMAT, verify_passport};
 pub use products::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_REASON_CHARS};
 pub use reads::{CatalogView, LicenceView, MAX_LIST, ProductView};
@@ -176,6 +178,15 @@ impl Platform {
             store,
             clock,
         }
+    }
+
+    /// The store, for the bureau's own tools (exports, traces) that read it whole.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn policies(&self) -> &Policies {
+        &self.policies
     }
 
     /// Records that the platform runs from now on, if it is the first time (see
@@ -427,6 +438,8 @@ impl Platform {
                 reason,
             ),
         )?;
+        // A revoked licence recalls every product made under it, found through lineage.
+        self.recall(admin, None, Some(licence_id), suspend, reason)?;
         Ok(())
     }
 }

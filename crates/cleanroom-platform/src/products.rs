@@ -124,6 +124,13 @@ impl Platform {
                 product.status.as_str()
             )));
         }
+        let holds = self.store.holds(id)?;
+        if !holds.is_empty() {
+            return Err(Error::Unavailable(format!(
+                "{id} is recalled ({})",
+                holds.join(", ")
+            )));
+        }
         for dataset in &self.licence(&job.licence)?.datasets {
             if self.store.dataset_suspended(dataset)? {
                 return Err(Error::Unavailable(format!(
@@ -199,6 +206,8 @@ impl Platform {
                 reason.trim(),
             ),
         )?;
+        // Every approved product whose lineage reads the dataset is recalled (or reinstated).
+        self.recall(who, Some(dataset), None, suspend, reason.trim())?;
         Ok(())
     }
 }

@@ -99,6 +99,13 @@ pub(crate) fn table() -> Vec<Route> {
             get(job_result),
         ),
         route(
+            "get",
+            "/v1/jobs/{id}/lineage",
+            "its operator, reviewers while in review, admins, auditors",
+            "The job's OpenLineage run events (START, then COMPLETE, FAIL or ABORT) with the column-lineage, SQL or source-code, licence and decision facets.",
+            get(job_lineage),
+        ),
+        route(
             "post",
             "/v1/jobs/{id}/cancel",
             "its operator",
@@ -582,6 +589,17 @@ async fn job_result(
     let platform = app.platform.clone();
     let ipc = blocking(move || platform.job_result(&who, id)).await?;
     formatted(&headers, &ipc, &id.to_string())
+}
+
+async fn job_lineage(
+    State(app): State<Shared>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = JobId(parse_id(&id, "job")?);
+    let platform = app.platform.clone();
+    let events = blocking(move || platform.job_lineage(&who, id)).await?;
+    ok(json!({ "events": events }))
 }
 
 async fn cancel(

@@ -79,6 +79,7 @@ impl App {
             Arc::new(SystemClock),
         ));
         platform.first_start()?;
+        platform.record_interrupted(&recovery.interrupted)?;
         let engine = Arc::new(Engine::new(
             (*policies).clone(),
             EngineConfig {

@@ -79,6 +79,13 @@ impl std::fmt::Display for JobId {
     }
 }
 
+impl JobId {
+    /// Reads `job-<n>`.
+    pub fn parse(text: &str) -> Option<JobId> {
+        text.strip_prefix("job-")?.parse().ok().map(JobId)
+    }
+}
+
 /// The job lifecycle: queued → running → succeeded | blocked | failed | cancelled |
 /// interrupted (and queued → cancelled | interrupted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -447,6 +454,22 @@ pub trait Store: Send + Sync {
     fn set_passport(&self, id: ProductId, passport: &str, audit: &Audit) -> Result<()>;
 
     fn passport(&self, id: ProductId) -> Result<Option<String>>;
+
+    /// Keeps one OpenLineage run event of a job (`kind`: START, COMPLETE, FAIL, ABORT).
+    fn add_lineage(&self, job: JobId, kind: &str, event: &str) -> Result<()>;
+
+    /// A job's lineage events, in order.
+    fn lineage(&self, job: JobId) -> Result<Vec<String>>;
+
+    /// Up to `limit` lineage events of every job after position `after`, in order.
+    fn lineage_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>>;
+
+    /// Puts a product on hold for `cause` (a recall: `dataset:<id>` or `licence:<id>`) or lifts
+    /// that hold; `audit` is written only when something changed, which the result says.
+    fn set_hold(&self, id: ProductId, cause: &str, on: bool, audit: &Audit) -> Result<bool>;
+
+    /// The causes a product is held for; downloads stop while there is any.
+    fn holds(&self, id: ProductId) -> Result<Vec<String>>;
 
     /// Withdraws an approved product: downloads stop at once.
     fn withdraw_product(&self, id: ProductId, audit: &Audit) -> Result<()>;

@@ -131,6 +131,19 @@ CREATE TABLE audit_purged (
 );
 ALTER TABLE products ADD COLUMN approval_seq INTEGER;
 ALTER TABLE products ADD COLUMN passport TEXT;
+CREATE TABLE lineage (
+    seq   INTEGER PRIMARY KEY,
+    job   INTEGER NOT NULL REFERENCES jobs (id),
+    kind  TEXT NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX lineage_by_job ON lineage (job);
+CREATE TABLE product_holds (
+    product INTEGER NOT NULL REFERENCES products (id),
+    cause   TEXT NOT NULL,
+    since   TEXT NOT NULL,
+    PRIMARY KEY (product, cause)
+);
 "#,
 ];
 
@@ -1083,6 +1096,65 @@ impl Store for SqliteStore {
             .optional()
         })
         .map(Option::flatten)
+    }
+
+    fn add_lineage(&self, job: JobId, kind: &str, event: &str) -> Result<()> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO lineage (job, kind, event) VALUES (?1, ?2, ?3)",
+                params![job.0, kind, event],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn lineage(&self, job: JobId) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT event FROM lineage WHERE job = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([job.0], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    fn lineage_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, String)>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT seq, event FROM lineage WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+            let rows =
+                stmt.query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    fn set_hold(&self, id: ProductId, cause: &str, on: bool, audit: &Audit) -> Result<bool> {
+        self.tx(|tx| {
+            let changed = if on {
+                tx.execute(
+                    "INSERT OR IGNORE INTO product_holds (product, cause, since) VALUES (?1, ?2, ?3)",
+                    params![id.0, cause, ts(audit.at)],
+                )
+            } else {
+                tx.execute(
+                    "DELETE FROM product_holds WHERE product = ?1 AND cause = ?2",
+                    params![id.0, cause],
+                )
+            }
+            .map_err(db)?;
+            if changed > 0 {
+                insert_audit(tx, audit)?;
+            }
+            Ok(changed > 0)
+        })
+    }
+
+    fn holds(&self, id: ProductId) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT cause FROM product_holds WHERE product = ?1 ORDER BY cause")?;
+            let rows = stmt.query_map([id.0], |r| r.get(0))?;
+            rows.collect()
+        })
     }
 
     fn withdraw_product(&self, id: ProductId, audit: &Audit) -> Result<()> {
