@@ -402,6 +402,32 @@ fn a_product_is_released_after_two_distinct_reviewers_and_stops_when_withdrawn()
         Err(Error::NoProduct(_))
     ));
     passport_verifies_and_each_change_is_named(&w, id);
+    // The year's disclosure, from the licences and the log alone.
+    let annual = p.annual_report(2026).unwrap();
+    let elder = annual.licences.iter().find(|l| l.id == ELDER).unwrap();
+    assert_eq!(
+        (
+            elder.counts.jobs,
+            elder.counts.succeeded,
+            elder.counts.blocked,
+            elder.counts.products
+        ),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(elder.registrations, ["CR-2026-000001"]);
+    assert_eq!(annual.products[0].operator, "acme-analytics");
+    assert_eq!(annual.operators["acme-analytics"].jobs, 2);
+    assert_eq!(annual.totals.products, 1);
+    let md = annual.markdown();
+    assert!(
+        md.contains("| CR-2026-000001 | product-1 | LIC-ELDER-2026 |"),
+        "{md}"
+    );
+    assert!(md.contains("| LIC-BIZ-2026 | northstar-data |"), "{md}");
+    assert_eq!(
+        p.annual_report(2025).unwrap().totals,
+        cleanroom_platform::Counts::default()
+    );
     // Suspending a dataset it derives from stops downloads at once; restoring it resumes them.
     let admin = principal("bureau-admin", Role::Admin);
     assert!(

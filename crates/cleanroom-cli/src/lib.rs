@@ -148,6 +148,13 @@ enum Command {
         #[command(flatten)]
         home: Home,
     },
+    /// Statutory reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+        #[command(flatten)]
+        home: Home,
+    },
     /// Approved products.
     Product {
         #[command(subcommand)]
@@ -210,6 +217,20 @@ enum Command {
         /// Write the results to this Markdown file.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCommand {
+    /// The yearly disclosure of licensed operation (art. 50), from the licences and the audit
+    /// log alone: licences, operators, datasets, scenarios, registered products, job counts and
+    /// refusals. Writes `annual-<year>.md` and `annual-<year>.json` and prints the Markdown.
+    Annual {
+        #[arg(long)]
+        year: i32,
+        /// Directory to write the two files into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
     },
 }
 
@@ -594,6 +615,29 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => bench::run(&home, rows, runs, out.as_deref()),
         Command::Audit { command, home } => audit::run(&home.state, command),
         Command::Lineage { command, home } => lineage::run(&home, command),
+        Command::Report {
+            command: ReportCommand::Annual { year, out },
+            home,
+        } => {
+            if !(2000..=9999).contains(&year) {
+                return Err(InvalidInput("--year must be a year such as 2026".into()).into());
+            }
+            let report = platform(&home)?.annual_report(year)?;
+            std::fs::create_dir_all(&out)?;
+            let md = report.markdown();
+            std::fs::write(out.join(format!("annual-{year}.md")), &md)?;
+            std::fs::write(
+                out.join(format!("annual-{year}.json")),
+                serde_json::to_string_pretty(&report)? + "\n",
+            )?;
+            print!("{md}");
+            eprintln!(
+                "wrote `{}` and `{}`",
+                out.join(format!("annual-{year}.md")).display(),
+                out.join(format!("annual-{year}.json")).display()
+            );
+            Ok(EXIT_OK)
+        }
         Command::Product {
             command:
                 ProductCommand::Verify {

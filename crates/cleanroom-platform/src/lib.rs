@@ -3,6 +3,7 @@
 //! that changes state, and every refusal, leaves an audit record in the store. Time comes from
 //! an injectable [`Clock`]: the server's, never the caller's. [`Jobs`] runs the job lifecycle.
 
+mod annual;
 mod authz;
 mod jobs;
 mod lineage;
@@ -28,6 +29,7 @@ pub const VIOLATION_WINDOW_HOURS: i64 = 24;
 /// The daily job limit counts submissions in this sliding window.
 pub const RATE_WINDOW_HOURS: i64 = 24;
 
+pub use annual::{AnnualReport, Counts, LicenceLine, ProductLine};
 pub use authz::{Authz, Denied, Resource};
 pub use jobs::{Jobs, MAX_COMPONENT_BYTES, MAX_MANIFEST_BYTES, QueueLimits, Submitted};
 pub use lineage::ColumnUse;
