@@ -138,8 +138,12 @@ pub(crate) fn tour(home: &Home, rows: u64) -> anyhow::Result<u8> {
         tokio::task::spawn_blocking(move || walk(addr, &acme, &north, &rev1, &rev2, &admin)).await
     });
     rt.block_on(server.stop())?;
+    let checked = story
+        .map_err(anyhow::Error::from)
+        .and_then(|s| s)
+        .and_then(|released| verify_records(&state, &released));
     let _ = std::fs::remove_dir_all(&state);
-    story??;
+    checked?;
     Ok(EXIT_OK)
 }
 
@@ -266,7 +270,7 @@ fn walk(
     rev1: &str,
     rev2: &str,
     admin: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Released> {
     let base = Client::new(addr);
     let ops = [
         (ACME, base.with_token(acme), "ACME"),
@@ -414,6 +418,55 @@ fn walk(
         r.status,
         r.json()["error"]["code"].as_str().unwrap_or("")
     );
+    // The product's passport and the exact bytes it signs, checked offline once the server
+    // has stopped.
+    let passport = c.get(&format!("/v1/products/{product}/passport"))?;
+    check(&passport, &[200])?;
+    let content = c.get_as(&path, cleanroom_platform::CONTENT_TYPE)?;
+    check(&content, &[200])?;
     println!("\nEvery step above is in the audit log (GET /v1/audit, auditors only).");
+    Ok(Released {
+        passport: passport.text(),
+        content: content.body,
+    })
+}
+
+/// What the walk released: a product's passport and content.
+struct Released {
+    passport: String,
+    content: Vec<u8>,
+}
+
+/// After the server stopped: the passport checked offline, then the whole audit log.
+fn verify_records(state: &std::path::Path, released: &Released) -> anyhow::Result<()> {
+    let verifier =
+        cleanroom_store::log::read_verifier(&state.join(cleanroom_store::log::PUBKEY_FILE))?;
+    println!(
+        "━━ The records, checked offline with the platform's public key {}",
+        verifier.encode()
+    );
+    println!("   $ cleanroom product verify product.arrows passport.json --pubkey platform.pub");
+    for c in cleanroom_platform::verify_passport(&released.content, &released.passport, &verifier) {
+        match c.outcome {
+            Ok(m) => println!("   ok      {:<16} {m}", c.what),
+            Err(m) => {
+                return Err(anyhow::anyhow!(
+                    "the passport's {} check failed: {m}",
+                    c.what
+                ));
+            }
+        }
+    }
+    println!("   $ cleanroom audit verify --state STATE --pubkey platform.pub");
+    let v = cleanroom_store::verify::verify_state(state, &verifier, None)?;
+    if let Some(p) = v.problems.first() {
+        return Err(anyhow::anyhow!("the audit log does not verify: {p}"));
+    }
+    println!(
+        "   OK: {} records, {} signed checkpoints (the last on shutdown, {} records), every record matches its leaf and every checkpoint its tree",
+        v.records,
+        v.checkpoints,
+        v.latest.as_ref().map_or(0, |l| l.0)
+    );
     Ok(())
 }
