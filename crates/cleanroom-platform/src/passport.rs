@@ -245,7 +245,8 @@ pub fn verify_passport(product: &[u8], passport: &str, verifier: &Verifier) -> V
         if names_product {
             Ok(format!(
                 "record {} approves {}",
-                approval["seq"], p["product"]["id"]
+                approval["seq"],
+                p["product"]["id"].as_str().unwrap_or("")
             ))
         } else {
             Err("the approval record does not approve this product under this registration".into())
