@@ -261,3 +261,48 @@ async fn the_audit_log_serves_signed_checkpoints_and_proofs_that_verify_offline(
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_signed_on_a_timer_and_on_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.address = "127.0.0.1:0".parse().unwrap();
+    config.log.checkpoint_seconds = 1;
+    config.log.checkpoint_every = 1_000;
+    let server = cleanroom_server::Running::start(&config).await.unwrap();
+    let platform = server.app.platform.clone();
+    platform
+        .issue_token("test", Role::Auditor, "audit-office")
+        .unwrap();
+    let store = platform.store().clone();
+    let size = store.log_size().unwrap();
+    assert!(size >= 1);
+    // Well under the 1,000-record interval: the timer signs it within a few seconds.
+    let mut signed = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        signed = store.latest_checkpoint().unwrap().map_or(0, |c| c.size);
+        if signed >= size {
+            break;
+        }
+    }
+    assert_eq!(signed, size, "the timer signed the log");
+    server.stop().await.unwrap();
+    drop((platform, store));
+    // With no timer to speak of, only the shutdown signs the last record.
+    config.log.checkpoint_seconds = 3_600;
+    let server = cleanroom_server::Running::start(&config).await.unwrap();
+    let platform = server.app.platform.clone();
+    let store = platform.store().clone();
+    platform
+        .issue_token("test", Role::Reviewer, "late-reviewer")
+        .unwrap();
+    let size = store.log_size().unwrap();
+    assert!(store.latest_checkpoint().unwrap().unwrap().size < size);
+    server.stop().await.unwrap();
+    assert_eq!(
+        store.latest_checkpoint().unwrap().unwrap().size,
+        size,
+        "the last record is signed on shutdown"
+    );
+}
