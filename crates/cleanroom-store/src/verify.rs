@@ -150,14 +150,15 @@ pub fn verify_state(
             continue;
         }
         if opened.size > v.records {
+            let gone = if opened.size == v.records + 1 {
+                format!("record {} is gone", opened.size)
+            } else {
+                format!("records {}-{} are gone", v.records + 1, opened.size)
+            };
             v.problems.push(format!(
-                    "the log holds {} records but a checkpoint signs {}: records {}-{} are gone (truncated)",
-                    v.records,
-                    opened.size,
-                    v.records + 1,
-                    opened.size
-                ),
-            );
+                "the log holds {} records but a checkpoint signs {}: {gone} (truncated)",
+                v.records, opened.size
+            ));
             continue;
         }
         let root = tree.root(opened.size).map_err(crate::log::tlog)?;
