@@ -178,6 +178,22 @@ pub struct SqliteStore {
     results: PathBuf,
     /// Locked after `conn`, never before.
     log: Mutex<Log>,
+    /// Records waiting to be committed together (group commit of [`Store::append_audit`]).
+    group: Mutex<Group>,
+    /// Signalled when a group's outcomes are known.
+    decided: std::sync::Condvar,
+}
+
+/// The group commit's shared state.
+#[derive(Default)]
+struct Group {
+    /// Records not yet taken by a committer, with their tickets.
+    waiting: Vec<(u64, Audit)>,
+    /// Outcomes of committed records not yet collected, by ticket.
+    outcomes: std::collections::HashMap<u64, std::result::Result<i64, String>>,
+    next_ticket: u64,
+    /// Whether a caller is committing a group now.
+    committing: bool,
 }
 
 impl SqliteStore {
@@ -229,6 +245,8 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             results: dir.join("results"),
+            group: Mutex::new(Group::default()),
+            decided: std::sync::Condvar::new(),
             log: Mutex::new(Log {
                 tree,
                 signer,
@@ -1205,8 +1223,44 @@ impl Store for SqliteStore {
         .map(|v| v.is_some_and(|v| v != 0))
     }
 
+    /// Group commit: the record joins the queue; if nobody is committing, this caller commits
+    /// every waiting record in one transaction (one fsync) and hands each its number, otherwise
+    /// it waits for the committer. A caller returns only once its record is durable; under
+    /// concurrent load many records share a commit. One failing insert fails its group.
     fn append_audit(&self, audit: &Audit) -> Result<i64> {
-        self.tx(|tx| insert_audit(tx, audit))
+        let poisoned = || Error::Db("the group commit is poisoned".into());
+        let mut g = self.group.lock().map_err(|_| poisoned())?;
+        let ticket = g.next_ticket;
+        g.next_ticket += 1;
+        g.waiting.push((ticket, audit.clone()));
+        loop {
+            if let Some(r) = g.outcomes.remove(&ticket) {
+                return r.map_err(Error::Db);
+            }
+            if g.committing {
+                g = self.decided.wait(g).map_err(|_| poisoned())?;
+                continue;
+            }
+            g.committing = true;
+            let batch = std::mem::take(&mut g.waiting);
+            drop(g);
+            let committed = self.tx(|tx| {
+                batch
+                    .iter()
+                    .map(|(_, a)| insert_audit(tx, a))
+                    .collect::<Result<Vec<i64>>>()
+            });
+            g = self.group.lock().map_err(|_| poisoned())?;
+            for (i, (t, _)) in batch.iter().enumerate() {
+                let r = match &committed {
+                    Ok(seqs) => Ok(seqs[i]),
+                    Err(e) => Err(e.to_string()),
+                };
+                g.outcomes.insert(*t, r);
+            }
+            g.committing = false;
+            self.decided.notify_all();
+        }
     }
 
     fn append_audits(&self, audits: &[Audit]) -> Result<Vec<i64>> {

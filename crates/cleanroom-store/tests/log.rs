@@ -197,3 +197,38 @@ fn a_batch_of_records_commits_together_and_joins_the_tree_in_order() {
     let v = verify_state(dir.path(), &store.verifier().unwrap(), None).unwrap();
     assert!(v.ok(), "{:?}", v.problems);
 }
+
+#[test]
+fn concurrent_appends_share_commits_and_each_gets_its_own_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open_with(dir.path(), &options(64)).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || {
+                (0..100)
+                    .map(|i| record(&store, t0(), t * 1000 + i))
+                    .collect::<Vec<i64>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<i64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (1..=800).collect::<Vec<i64>>(),
+        "every record once, no gaps"
+    );
+    // Each caller's number is its own record's.
+    let records = store.audit_after(0, 1000).unwrap();
+    assert_eq!(records.len(), 800);
+    let objects: std::collections::BTreeSet<&str> =
+        records.iter().map(|r| r.audit.object.as_str()).collect();
+    assert_eq!(objects.len(), 800);
+    store.checkpoint().unwrap();
+    let v = verify_state(dir.path(), &store.verifier().unwrap(), None).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+}
