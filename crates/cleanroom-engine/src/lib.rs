@@ -33,7 +33,7 @@ use serde::Serialize;
 pub use cleanroom_guard::lineage::{NAMESPACE as LINEAGE_NAMESPACE, PRODUCER as LINEAGE_PRODUCER};
 pub use cleanroom_guard::scrub::mask_values;
 pub use functions::{FunctionsUse, GuestFunctions};
-pub use session::{SessionLimits, base_config, catalog_schema};
+pub use session::{SessionLimits, base_config, catalog_schema, parse_problem};
 pub use wasm::{Aggregate, ComponentFailure, Manifest, WasmJob, WasmReport};
 
 /// Errors that stop a job before a decision exists. Policy decisions are not errors.

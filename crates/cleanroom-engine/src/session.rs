@@ -404,6 +404,17 @@ pub(crate) fn verify_statement(plan: &LogicalPlan) -> Result<(), Decision> {
 
 /// The parser's own words without the quoting around them, then masked: the message names the
 /// offending token, which may be a literal.
+/// Why `sql` does not parse as SQL at all (values masked), checked when a job is submitted so
+/// that a typo is a 400 rather than a queued job that fails; `None` when it parses. Whether it
+/// is one SELECT, and everything else, is the guard's decision when the job runs.
+pub fn parse_problem(sql: &str) -> Option<String> {
+    datafusion::sql::parser::DFParserBuilder::new(sql)
+        .build()
+        .and_then(|mut p| p.parse_statements())
+        .err()
+        .map(|e| parser_message(&e))
+}
+
 fn parser_message(e: &datafusion::error::DataFusionError) -> String {
     let text = e.to_string();
     let inner = text

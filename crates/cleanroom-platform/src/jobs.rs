@@ -115,6 +115,9 @@ impl Jobs {
         scenario: &str,
         sql: &str,
     ) -> Result<Submitted> {
+        if let Some(why) = cleanroom_engine::parse_problem(sql) {
+            return Err(Error::Invalid(format!("the SQL does not parse: {why}")));
+        }
         let request = Request::Sql(JobRequest {
             licence: licence.into(),
             scenario: scenario.into(),
