@@ -11,7 +11,7 @@ use clap::Subcommand;
 use cleanroom_store::log::{PUBKEY_FILE, read_verifier, record_bytes};
 use cleanroom_store::verify::verify_state;
 use cleanroom_store::{Audit, SqliteStore, Store};
-use cleanroom_tlog::{Verifier, hash_from_b64, verify_consistency};
+use cleanroom_tlog::{Verifier, hashes_from_b64, verify_consistency};
 
 use crate::{EXIT_CHECK_FAILED, EXIT_OK, InvalidInput};
 
@@ -264,11 +264,7 @@ fn witness(state: &Path, checkpoint: &Path, held: &Path, pubkey: &Path) -> anyho
                 Ok(p) => p,
                 Err(e) => return refuse(format!("the log cannot prove consistency: {e}")),
             };
-            let hashes = proof
-                .proof
-                .iter()
-                .map(|h| hash_from_b64(h))
-                .collect::<Result<Vec<_>, _>>()?;
+            let hashes = hashes_from_b64(&proof.proof)?;
             if let Err(e) = verify_consistency(old.size, new.size, &old.root, &new.root, &hashes) {
                 return refuse(format!(
                     "forked: the checkpoint of {} records does not extend the held one of {}: {e}",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use cleanroom_store::{Audit, LogOptions, SqliteStore, Store};
-use cleanroom_tlog::{hash_from_b64, verify_consistency, verify_inclusion};
+use cleanroom_tlog::{hash_from_b64, hashes_from_b64, verify_consistency, verify_inclusion};
 
 use crate::bench::{median, ms};
 use crate::{EXIT_OK, InvalidInput};
@@ -176,11 +176,7 @@ fn measure(work: &Path, appended: usize, size: usize) -> anyhow::Result<String> 
         let t = Instant::now();
         let p = store.inclusion_proof(seq, n)?;
         inc_make.push(t.elapsed());
-        let hashes = p
-            .proof
-            .iter()
-            .map(|h| hash_from_b64(h))
-            .collect::<Result<Vec<_>, _>>()?;
+        let hashes = hashes_from_b64(&p.proof)?;
         let leaf = hash_from_b64(&p.leaf_hash)?;
         let t = Instant::now();
         verify_inclusion(p.index, n, &leaf, &hashes, &signed.root)?;
@@ -192,11 +188,7 @@ fn measure(work: &Path, appended: usize, size: usize) -> anyhow::Result<String> 
         let t = Instant::now();
         let p = store.consistency_proof(from, n)?;
         con_make.push(t.elapsed());
-        let hashes = p
-            .proof
-            .iter()
-            .map(|h| hash_from_b64(h))
-            .collect::<Result<Vec<_>, _>>()?;
+        let hashes = hashes_from_b64(&p.proof)?;
         let root1 = hash_from_b64(&p.root1)?;
         let t = Instant::now();
         verify_consistency(from, n, &root1, &signed.root, &hashes)?;

@@ -17,10 +17,12 @@ impl Platform {
     /// The latest signed checkpoint.
     pub fn latest_checkpoint(&self, who: &Principal) -> Result<SignedCheckpoint> {
         self.authorize(who, "audit.read", &Resource::Platform)?;
-        self.store
-            .latest_checkpoint()?
-            .or(self.store.checkpoint()?)
-            .ok_or_else(|| Error::Unavailable("the log is empty: nothing is signed yet".into()))
+        let latest = match self.store.latest_checkpoint()? {
+            Some(c) => Some(c),
+            // Nothing signed yet: sign the log as it is.
+            None => self.store.checkpoint()?,
+        };
+        latest.ok_or_else(|| Error::Unavailable("the log is empty: nothing is signed yet".into()))
     }
 
     /// The proof that record `seq` is in the tree of a signed checkpoint: the one of `size`

@@ -60,6 +60,11 @@ pub fn hash_from_b64(text: &str) -> Result<Hash, Error> {
         .ok_or_else(|| Error::Malformed("not a base64 SHA-256 hash".into()))
 }
 
+/// Reads a proof: base64 SHA-256 hashes, as the store and the API write them.
+pub fn hashes_from_b64(proof: &[String]) -> Result<Vec<Hash>, Error> {
+    proof.iter().map(|h| hash_from_b64(h)).collect()
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
