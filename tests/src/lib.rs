@@ -34,6 +34,38 @@ pub fn policies_dir() -> PathBuf {
     root().join("policies")
 }
 
+/// The demo policies with differential privacy off: for the tests of the exact rules
+/// (thresholds, dominance, scans), whose answers are compared with the truth. Written once per
+/// test binary into `tmp`.
+pub fn exact_policies_dir(tmp: &Path) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tmp.join(format!("policies-exact-{}", std::process::id()));
+        copy_tree(&policies_dir(), &dir);
+        let path = dir.join("disclosure.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let off = text.replace("dp = \"required\"", "dp = \"off\"");
+        assert_ne!(off, text, "disclosure.toml sets dp = \"required\"");
+        std::fs::write(&path, off).unwrap();
+        dir
+    })
+    .clone()
+}
+
+/// Copies a directory tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// The generated data of this test binary.
 pub fn data_dir(tmp: &Path) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -77,6 +109,7 @@ pub fn request(licence: &str, scenario: &str, sql: &str) -> JobRequest {
         scenario: scenario.into(),
         sql: sql.into(),
         today: today(),
+        dp: false,
     }
 }
 

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use cleanroom_guard::RuleId;
-use cleanroom_tests::{BIZ, ELDER, engine_with, policies_dir, rows_text, run, truth};
+use cleanroom_tests::{
+    BIZ, ELDER, copy_tree, engine_with, exact_policies_dir, rows_text, run, truth,
+};
 
 fn tmp() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -38,7 +40,7 @@ fn qualifying(sql: &str, keys: usize, unit_cols: usize) -> (BTreeSet<Vec<String>
 
 #[test]
 fn every_returned_group_has_k_units_and_none_is_missing() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let r = run(
         &engine,
         ELDER,
@@ -66,7 +68,7 @@ fn every_returned_group_has_k_units_and_none_is_missing() {
 
 #[test]
 fn rows_are_not_units_one_person_with_many_insurance_rows_counts_once() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let group = "FROM residents r JOIN social_insurance s ON r.citizen_id = s.citizen_id GROUP BY r.district, date_part('year', r.birth_date), r.gender";
     let r = run(
         &engine,
@@ -105,7 +107,7 @@ fn rows_are_not_units_one_person_with_many_insurance_rows_counts_once() {
 
 #[test]
 fn a_join_counts_units_of_every_dataset() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let r = run(
         &engine,
         BIZ,
@@ -166,7 +168,7 @@ fn undominated(rows_sql: &str) -> (BTreeSet<String>, usize, usize) {
 
 #[test]
 fn dominated_cells_are_suppressed() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let r = run(
         &engine,
         BIZ,
@@ -194,7 +196,7 @@ fn dominated_cells_are_suppressed() {
 
 #[test]
 fn dominance_sums_each_persons_rows_first() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let r = run(
         &engine,
         ELDER,
@@ -214,7 +216,7 @@ fn dominance_sums_each_persons_rows_first() {
 
 #[test]
 fn limit_applies_after_suppression() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let r = run(
         &engine,
         ELDER,
@@ -232,7 +234,7 @@ fn limit_applies_after_suppression() {
 
 #[test]
 fn a_result_whose_every_group_is_suppressed_keeps_its_columns() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let r = run(
         &engine,
         ELDER,
@@ -259,7 +261,7 @@ fn a_result_whose_every_group_is_suppressed_keeps_its_columns() {
 
 #[test]
 fn dlp_blocks_identifier_shaped_cells_and_names() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     for sql in [
         "SELECT district, count(*) AS n, '11010519491231002X' AS tag FROM residents GROUP BY district",
         "SELECT district, count(*) AS n, 110101200001010010 AS tag FROM residents GROUP BY district",
@@ -288,7 +290,7 @@ fn dlp_blocks_identifier_shaped_cells_and_names() {
 
 #[test]
 fn echo_of_a_raw_identifier_value_is_blocked() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     // A real name from the raw data (read here, in the test, never reported).
     let name = rows_text(&truth(
         tmp(),
@@ -321,7 +323,7 @@ fn the_output_row_limit_holds() {
     // A copy of the demo policies with a licence-wide limit of 3 output rows.
     let dir = tmp().join(format!("policies-limit-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    copy_dir(&policies_dir(), &dir);
+    copy_tree(&exact_policies_dir(tmp()), &dir);
     let disclosure = std::fs::read_to_string(dir.join("disclosure.toml")).unwrap();
     let patched: String = disclosure
         .lines()
@@ -354,22 +356,9 @@ fn the_output_row_limit_holds() {
     assert_eq!(r.row_count(), 3);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_window_over_groups_sees_only_released_groups() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let r = run(
         &engine,
         ELDER,
@@ -394,7 +383,7 @@ fn a_window_over_groups_sees_only_released_groups() {
 
 #[test]
 fn the_querys_own_distinct_count_serves_as_the_threshold_count() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     // Unaliased, so the helper and the visible column share a name; fine groups, so some fail.
     let group = "FROM residents r JOIN social_insurance s ON r.citizen_id = s.citizen_id GROUP BY r.district, date_part('year', r.birth_date)";
     let r = run(
@@ -432,7 +421,7 @@ fn the_querys_own_distinct_count_serves_as_the_threshold_count() {
 fn one_jobs_tables_never_reach_the_next_jobs_session() {
     // Every job starts from one shared session template; the tables a licence brings must stay
     // in that job's own catalog.
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let sql = "SELECT district, count(*) AS n FROM residents GROUP BY district";
     assert!(run(&engine, ELDER, sql).is_allowed());
     let r = run(&engine, BIZ, sql);

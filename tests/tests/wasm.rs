@@ -15,7 +15,7 @@ use cleanroom_engine::{
     Engine, Error, GuestFunctions, JobRequest, Manifest, Report, WasmJob, WasmReport,
 };
 use cleanroom_guard::RuleId;
-use cleanroom_tests::{engine_with, policies_dir, root, rows_text, rt, today};
+use cleanroom_tests::{engine_with, exact_policies_dir, policies_dir, root, rows_text, rt, today};
 use cleanroom_wasm::{Host, Limits};
 
 fn tmp() -> &'static Path {
@@ -71,6 +71,21 @@ fn the_elderly_need_index_is_released_per_district_after_the_checks() {
         "{aggregates:?}"
     );
     assert!(r.input_rows > 0 && r.contributions > 0 && r.contributions < r.input_rows);
+    // The host's aggregation of the contributions is differentially private: the threshold's
+    // unit count and every released statistic carry noise, within the manifest's bounds.
+    let dp = r
+        .report
+        .dp
+        .as_ref()
+        .expect("DP applies to the host's aggregation");
+    assert_eq!(r.report.epsilon, Some(1.0));
+    assert!(dp.threshold > 10 && dp.measurements.len() >= 3, "{dp:?}");
+    assert!(
+        dp.measurements
+            .iter()
+            .all(|m| m.scale > 0.0 && m.error95 > 0.0),
+        "{dp:?}"
+    );
     assert_eq!(r.component.len(), 64);
     assert!(r.fuel > 0 && r.calls >= 2 && r.peak_memory_bytes > 0);
     // The lineage is the input's: the component is named by hash, the columns it read by name.
@@ -167,7 +182,7 @@ fn rebuilt_citizen_ids_as_keys_are_never_released() {
 
 #[test]
 fn a_value_that_singles_out_one_person_is_suppressed_by_dominance() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let mut m = manifest("elderly-need");
     m.finalize = None;
     m.output.values[0].max = 1e12;
@@ -267,6 +282,7 @@ fn sql_with(
         scenario: scenario.into(),
         sql: sql.into(),
         today: today(),
+        dp: false,
     };
     let f = functions(component, Limits::default());
     rt().block_on(engine.run_with(&req, Some(&f)))
@@ -276,7 +292,7 @@ const ELDER: (&str, &str) = ("LIC-ELDER-2026", "elderly-care-planning");
 
 #[test]
 fn a_guest_function_inside_an_aggregate_matches_the_component_job() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let r = sql_with(
         &engine,
         ELDER,
@@ -369,7 +385,7 @@ fn a_guest_function_never_releases_a_row_level_value() {
 
 #[test]
 fn a_failing_guest_function_stops_the_job_with_its_class() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(tmp(), &exact_policies_dir(tmp()));
     let sum_of = |f: &str| {
         format!(
             "SELECT district, SUM({f}(CAST(date_part('year', birth_date) AS BIGINT))) AS s \
@@ -391,6 +407,7 @@ fn a_failing_guest_function_stops_the_job_with_its_class() {
         scenario: ELDER.1.into(),
         sql: sum_of("spin"),
         today: today(),
+        dp: false,
     };
     let spin = functions(
         "adv-spin",

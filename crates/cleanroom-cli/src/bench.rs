@@ -119,6 +119,7 @@ pub(crate) fn run(home: &Home, rows: u64, runs: usize, out: Option<&Path>) -> an
             scenario: q.scenario.into(),
             sql: q.sql.into(),
             today,
+            dp: false,
         };
         // Warm-up: builds the echo filters once and fills the page cache for both sides.
         let report = rt.block_on(engine.run(&req))?;

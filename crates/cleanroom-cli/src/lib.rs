@@ -78,6 +78,10 @@ struct JobArgs {
     /// guard: allowed inside aggregates and on `output` columns only).
     #[arg(long, value_name = "COMPONENT.wasm")]
     functions: Option<PathBuf>,
+    /// Ask for differential privacy where the policy makes it optional (where it is required
+    /// it always applies).
+    #[arg(long)]
+    dp: bool,
     /// The SQL query.
     sql: String,
 }
@@ -430,6 +434,7 @@ fn request(job: &JobArgs) -> JobRequest {
         scenario: job.scenario.clone(),
         sql: job.sql.clone(),
         today: job.today.unwrap_or_else(today),
+        dp: false,
     }
 }
 

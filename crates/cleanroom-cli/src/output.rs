@@ -62,6 +62,26 @@ fn suppression_text(r: &Report) -> String {
     )
 }
 
+/// What differential privacy did: ε and δ spent, the noisy threshold, and per released number
+/// its noise and 95 % error bound.
+pub(crate) fn dp_text(r: &Report) -> String {
+    let Some(dp) = &r.dp else {
+        return String::new();
+    };
+    let mut s = format!(
+        "differential privacy: ε = {} spent, δ = {:e}; a group appears when its noisy count of distinct persons or companies reaches {}; at most {} rows per person and group\n",
+        dp.epsilon, dp.delta, dp.threshold, dp.max_rows_per_unit
+    );
+    for m in &dp.measurements {
+        let _ = writeln!(
+            s,
+            "  {} ({}): {:?} noise of scale {:.4} (sensitivity {}, ε {:.4}), within ±{} at 95 %",
+            m.target, m.statistic, m.mechanism, m.scale, m.sensitivity, m.epsilon, m.error95
+        );
+    }
+    s
+}
+
 /// Prints a query's checked result and report in the chosen format.
 pub(crate) fn print_query(r: &Report, format: Format) -> anyhow::Result<()> {
     let visible = r.is_allowed() && r.interactive;
@@ -78,6 +98,8 @@ pub(crate) fn print_query(r: &Report, format: Format) -> anyhow::Result<()> {
                 "suppressed_groups": r.suppressed_groups,
                 "suppression": r.suppression,
                 "k": r.k,
+                "epsilon": r.epsilon,
+                "dp": r.dp,
                 "columns": r.columns,
                 "rows": rows,
                 "held_for_review": r.is_allowed() && !r.interactive,
@@ -96,12 +118,14 @@ pub(crate) fn print_query(r: &Report, format: Format) -> anyhow::Result<()> {
             eprint!("{}", report_text(r));
             if r.is_allowed() {
                 eprintln!("{}", suppression_text(r));
+                eprint!("{}", dp_text(r));
             }
         }
         Format::Table => {
             print!("{}", report_text(r));
             if r.is_allowed() {
                 println!("{}", suppression_text(r));
+                print!("{}", dp_text(r));
                 if visible {
                     if r.row_count() == 0 {
                         println!("(no rows)");

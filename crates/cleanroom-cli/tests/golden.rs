@@ -131,6 +131,7 @@ fn library_trial(case: &Case, engine: &Engine, rt: &tokio::runtime::Runtime) -> 
         scenario: case.scenario.clone(),
         sql: case.sql.clone(),
         today,
+        dp: false,
     };
     let actual = match rt.block_on(engine.check(&req)) {
         Ok(r) => {

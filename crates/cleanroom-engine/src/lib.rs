@@ -93,6 +93,9 @@ pub struct JobRequest {
     pub sql: String,
     /// The server's date, never the caller's.
     pub today: NaiveDate,
+    /// Ask for differential privacy where the policy makes it optional (it is always on where
+    /// the policy requires it).
+    pub dp: bool,
 }
 
 /// A dataset a job read, and which version of it: the data zone file's size and the time it
@@ -165,6 +168,12 @@ pub struct Report {
     /// The datasets an executed job read, with the version of each (empty when not executed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Source>,
+    /// ε the job spends (null without DP).
+    pub epsilon: Option<f64>,
+    /// Differential privacy: ε, δ, the noisy threshold and every noisy measurement with its
+    /// scale and 95 % error bound (absent without DP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dp: Option<cleanroom_guard::dp::DpReport>,
     #[serde(skip)]
     pub batches: Vec<RecordBatch>,
 }
@@ -183,6 +192,8 @@ impl Report {
             interactive: false,
             functions: None,
             sources: Vec::new(),
+            epsilon: None,
+            dp: None,
             batches: Vec::new(),
         }
     }
@@ -233,7 +244,12 @@ pub struct Engine {
     echo: Mutex<HashMap<String, Arc<EchoFilter>>>,
     tables: session::TableCache,
     template: session::Template,
+    noise_key: std::sync::OnceLock<[u8; 32]>,
 }
+
+/// The platform's secret DP noise key in the state directory (see
+/// [`GuardContext::with_noise_key`]).
+pub const NOISE_KEY_FILE: &str = "noise.key";
 
 impl Engine {
     pub fn new(policies: Policies, config: EngineConfig) -> Self {
@@ -243,7 +259,54 @@ impl Engine {
             config,
             echo: Mutex::new(HashMap::new()),
             tables: session::TableCache::default(),
+            noise_key: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The noise key: read from `state_dir/noise.key`, made from the operating system's random
+    /// source on first use (readable by the owner only).
+    pub(crate) fn noise_key(&self) -> Result<[u8; 32]> {
+        if let Some(k) = self.noise_key.get() {
+            return Ok(*k);
+        }
+        let path = self.config.state_dir.join(NOISE_KEY_FILE);
+        let key = match std::fs::read(&path) {
+            Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| internal(format!("{NOISE_KEY_FILE} is not 32 bytes")))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).map_err(internal)?;
+                std::fs::create_dir_all(&self.config.state_dir).map_err(internal)?;
+                let tmp = path.with_extension("tmp");
+                {
+                    use std::io::Write as _;
+                    use std::os::unix::fs::OpenOptionsExt as _;
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(&tmp)
+                        .map_err(internal)?;
+                    f.write_all(&key).map_err(internal)?;
+                    f.sync_all().map_err(internal)?;
+                }
+                // Another engine on the same state may have won the race: keep its key.
+                if std::fs::hard_link(&tmp, &path).is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                    return self.noise_key();
+                }
+                let _ = std::fs::remove_file(&tmp);
+                key
+            }
+            Err(e) => {
+                return Err(internal(format!(
+                    "cannot read {NOISE_KEY_FILE}: {}",
+                    e.kind()
+                )));
+            }
+        };
+        Ok(*self.noise_key.get_or_init(|| key))
     }
 
     pub fn policies(&self) -> &Policies {
@@ -281,6 +344,8 @@ impl Engine {
                     interactive: p.interactive,
                     functions: p.functions.as_ref().map(functions::Registered::report),
                     sources: Vec::new(),
+                    epsilon: p.ctx.dp_on().then_some(p.ctx.rules.epsilon),
+                    dp: None,
                     batches: Vec::new(),
                 })
             }
@@ -363,6 +428,8 @@ impl Engine {
             interactive,
             functions: functions.as_ref().map(functions::Registered::report),
             sources,
+            epsilon: rewritten.dp.as_ref().map(|d| d.epsilon),
+            dp: rewritten.dp,
             batches: checked.batches,
         })
     }
@@ -390,7 +457,11 @@ impl Engine {
             d.extend(licence_problems);
             return Ok(blocked_stage(d, rules.k, &policies.version));
         }
-        let ctx = GuardContext::new(datasets.iter().map(|d| (*d).clone()), rules);
+        let mut ctx = GuardContext::new(datasets.iter().map(|d| (*d).clone()), rules)
+            .with_dp_requested(req.dp);
+        if ctx.dp_on() && with_data {
+            ctx = ctx.with_noise_key(Some(self.noise_key()?));
+        }
         let session =
             session::JobSession::new(&self.template, &self.tables, &ctx, &self.config, with_data)
                 .await?;

@@ -516,14 +516,16 @@ impl Engine {
                     .iter()
                     .map(|k| column(k, "utf8", ColumnClass::Quasi)),
             )
-            .chain(
-                m.output
-                    .values
-                    .iter()
-                    .map(|v| column(&v.name, "float64", ColumnClass::Sensitive)),
-            )
+            .chain(m.output.values.iter().map(|v| Column {
+                // Under DP the host's aggregation clamps into the declared bounds.
+                bounds: Some((v.min, v.max)),
+                ..column(&v.name, "float64", ColumnClass::Sensitive)
+            }))
             .collect();
-        let ctx = GuardContext::new([synthetic], rules.clone());
+        let mut ctx = GuardContext::new([synthetic], rules.clone());
+        if ctx.dp_on() {
+            ctx = ctx.with_noise_key(Some(self.noise_key()?));
+        }
         let mut session = session::JobSession::new(
             &self.template,
             &self.tables,
@@ -576,6 +578,8 @@ impl Engine {
             interactive: false,
             functions: None,
             sources: Vec::new(),
+            epsilon: rewritten.dp.as_ref().map(|d| d.epsilon),
+            dp: rewritten.dp.clone(),
             batches: checked.batches,
         };
         Ok((report, ctx))
@@ -617,6 +621,7 @@ fn column(name: &str, data_type: &str, class: ColumnClass) -> Column {
             _ => Some(vec![Use::Aggregate]),
         },
         description: String::new(),
+        bounds: None,
     }
 }
 

@@ -1233,6 +1233,9 @@ impl Walker<'_> {
                 }
             }
         }
+        if self.ctx.dp_on() && !rel.raw.is_empty() {
+            self.dp_rule(af, &name, &args, &target);
+        }
         for (_, a) in args {
             v.merge(a);
         }
@@ -1242,6 +1245,56 @@ impl Walker<'_> {
         v.row = false;
         v.hashed = None;
         v
+    }
+
+    /// `dp.required`: under DP every aggregate over protected records needs a mechanism: COUNT,
+    /// COUNT(DISTINCT unit), or SUM/AVG/VAR/STDDEV of one column with declared bounds.
+    fn dp_rule(&mut self, af: &AggregateFunction, name: &str, args: &[(Expr, Val)], target: &str) {
+        let lname = name.to_ascii_lowercase();
+        if lname == "grouping" {
+            return;
+        }
+        let first = args.first().map(|(_, v)| v);
+        let why = match crate::dp::mechanism_for(&lname, af.params.distinct) {
+            None => Some(format!(
+                "`{}` has no differential-privacy mechanism; under DP only COUNT, COUNT(DISTINCT privacy unit), SUM, AVG, VAR and STDDEV are released",
+                name.to_uppercase()
+            )),
+            Some(_) if af.params.distinct => match first {
+                Some(v) if self.unit_key(v).is_some() => None,
+                _ => Some("under DP, COUNT(DISTINCT …) counts privacy units only: the number of distinct other values has no bounded sensitivity".to_owned()),
+            },
+            Some(true) if args.first().is_some_and(|(e, _)| crate::dp::literal_bounds(e).is_some()) => None,
+            Some(true) => {
+                let srcs: Vec<(Src, Xf)> = first
+                    .map(|v| v.row_sources().map(|(s, x)| (s.clone(), x)).collect())
+                    .unwrap_or_default();
+                match srcs.as_slice() {
+                    [(s, Xf::Identity)]
+                        if self.ctx.column(s).is_some_and(|c| c.bounds.is_some()) =>
+                    {
+                        None
+                    }
+                    [(s, Xf::Identity)] => Some(format!(
+                        "column `{}` declares no bounds, so what one person adds to `{}` is unbounded",
+                        Self::col_name(s),
+                        name.to_uppercase()
+                    )),
+                    _ => Some(format!(
+                        "under DP, `{}` takes one column as it is (bounds are declared per column), not an expression of columns",
+                        name.to_uppercase()
+                    )),
+                }
+            }
+            Some(false) => None,
+        };
+        if let Some(why) = why {
+            self.violate(
+                Violation::new(RuleId::DpRequired, target.to_owned(), why).with_suggestion(
+                    "aggregate a bounded column with COUNT, SUM, AVG, VAR or STDDEV and compute ratios or differences from the released numbers",
+                ),
+            );
+        }
     }
 
     fn window(&mut self, wf: &WindowFunction, rel: &Rel, schema: &Arc<DFSchema>) -> Val {

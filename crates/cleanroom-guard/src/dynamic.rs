@@ -54,17 +54,16 @@ pub fn check(
     echo: &[&EchoFilter],
 ) -> Result<Checked> {
     let mut suppressed = Suppression::default();
-    let k = i64::from(rules.k);
     // Kept so that a result whose every row is suppressed still has its columns.
     // (A new empty batch: a zero-length slice would still hold, and count, the buffers.)
     let empty = batches.first().map(|b| RecordBatch::new_empty(b.schema()));
     let mut kept = Vec::with_capacity(batches.len());
     for batch in batches {
         let mut keep = vec![true; batch.num_rows()];
-        for name in &rw.hidden.units {
+        for (name, k) in rw.hidden.units.iter().zip(&rw.hidden.thresholds) {
             let units = column(&batch, name)?.as_primitive::<Int64Type>();
             for (i, slot) in keep.iter_mut().enumerate() {
-                if *slot && (units.is_null(i) || units.value(i) < k) {
+                if *slot && (units.is_null(i) || units.value(i) < *k) {
                     *slot = false;
                     suppressed.threshold += 1;
                 }

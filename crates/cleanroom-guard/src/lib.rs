@@ -16,10 +16,12 @@
 //! are values, not errors: an [`Error`] means the guard itself could not work.
 
 pub mod analyze;
+pub mod dp;
 pub mod dynamic;
 pub mod echo;
 pub mod functions;
 pub mod lineage;
+pub mod noise;
 pub mod rewrite;
 pub mod scrub;
 pub mod udaf;
@@ -51,6 +53,14 @@ pub struct GuardContext {
     pub rules: DisclosureRules,
     /// Scalar functions a WASM component offers this job: opaque transformations.
     guest_functions: BTreeSet<String>,
+    /// The job asked for DP where the policy makes it optional.
+    dp_requested: bool,
+    /// A fixed noise seed (tests and replays); the operating system's CSPRNG otherwise.
+    noise_seed: Option<u64>,
+    /// The platform's secret noise key: noise is then drawn from a keyed hash of the rows a
+    /// statistic covers, so the same statistic over the same rows gets the same noise however
+    /// the query is written (averaging rewrites gains nothing).
+    noise_key: Option<[u8; 32]>,
 }
 
 impl GuardContext {
@@ -60,7 +70,46 @@ impl GuardContext {
             datasets,
             rules,
             guest_functions: BTreeSet::new(),
+            dp_requested: false,
+            noise_seed: None,
+            noise_key: None,
         }
+    }
+
+    /// Sets the platform's secret noise key (see the field).
+    pub fn with_noise_key(mut self, key: Option<[u8; 32]>) -> Self {
+        self.noise_key = key;
+        self
+    }
+
+    pub fn noise_key(&self) -> Option<[u8; 32]> {
+        self.noise_key
+    }
+
+    /// Asks for DP where the policy leaves it optional.
+    pub fn with_dp_requested(mut self, requested: bool) -> Self {
+        self.dp_requested = requested;
+        self
+    }
+
+    /// Draws noise from a fixed seed instead of the operating system (tests only: a seed known
+    /// to anyone makes the noise removable).
+    pub fn with_noise_seed(mut self, seed: Option<u64>) -> Self {
+        self.noise_seed = seed;
+        self
+    }
+
+    /// True when the job's aggregates get DP noise.
+    pub fn dp_on(&self) -> bool {
+        self.rules.dp_applies(self.dp_requested)
+    }
+
+    /// A noise source for the `n`-th plan of this job.
+    pub fn noise_source(&self, n: u64) -> Result<noise::NoiseSource> {
+        Ok(match self.noise_seed {
+            Some(seed) => noise::NoiseSource::seeded(seed.wrapping_add(n)),
+            None => noise::NoiseSource::from_os()?,
+        })
     }
 
     /// Declares the guest scalar functions registered into the job's session. The analysis

@@ -16,13 +16,15 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema, Result, ScalarValue, plan_datafusion_err};
 use datafusion::functions_aggregate::expr_fn::{count, count_distinct};
+use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{
-    Aggregate, Distinct, Expr, FetchType, JoinType, LogicalPlan, Projection, SkipType,
-    SubqueryAlias, TableScan, TableScanBuilder, Union, cast, lit,
+    Aggregate, AggregateUDF, Distinct, Expr, FetchType, JoinType, LogicalPlan, Projection,
+    SkipType, SubqueryAlias, TableScan, TableScanBuilder, Union, cast, lit,
 };
 
 use crate::GuardContext;
 use crate::analyze::expr_sources;
+use crate::dp::{DpPlan, DpReport, Measurement, Stat, dp_udaf};
 use crate::udaf;
 
 /// Names of the hidden columns of the release aggregate, as they appear in the output.
@@ -30,6 +32,8 @@ use crate::udaf;
 pub struct Hidden {
     /// Distinct privacy units per group, one column per protected dataset instance (Int64).
     pub units: Vec<String>,
+    /// The least value of each `units` column a group needs (k, or the noisy threshold τ).
+    pub thresholds: Vec<i64>,
     /// Dominance helpers, one per SUM/AVG of a sensitive column.
     pub dominance: Vec<DominanceCols>,
 }
@@ -51,6 +55,8 @@ pub struct Rewritten {
     /// OFFSET and LIMIT peeled from the root, applied after suppression.
     pub skip: usize,
     pub fetch: Option<usize>,
+    /// What differential privacy did, when it applies.
+    pub dp: Option<DpReport>,
 }
 
 const PREFIX: &str = "__cr_";
@@ -75,14 +81,41 @@ struct Rewriter<'a> {
     ctx: &'a GuardContext,
     next_id: usize,
     k: i64,
+    dp: Option<DpState>,
 }
 
-/// Rewrites a plan that the static analysis allowed.
+/// The DP of one rewrite: the shared parameters and the measurements made so far.
+struct DpState {
+    plan: DpPlan,
+    threshold: i64,
+    measurements: Vec<Measurement>,
+}
+
+/// Rewrites a plan that the static analysis allowed. Under DP the plan is rewritten twice: once
+/// to count its noisy measurements, then with the job's ε split over that many.
 pub fn rewrite(plan: &LogicalPlan, ctx: &GuardContext) -> Result<Rewritten> {
+    if !ctx.dp_on() {
+        return rewrite_with(plan, ctx, None);
+    }
+    let source = |n| ctx.noise_source(n).map_err(|e| plan_datafusion_err!("{e}"));
+    let key = ctx.noise_key();
+    let dry = DpPlan::new(&ctx.rules, 1, source(0)?, key);
+    let counted = rewrite_with(plan, ctx, Some(dry))?;
+    let m: usize = counted.dp.map_or(0, |d| d.measurements.len());
+    rewrite_with(plan, ctx, Some(DpPlan::new(&ctx.rules, m, source(1)?, key)))
+}
+
+fn rewrite_with(plan: &LogicalPlan, ctx: &GuardContext, dp: Option<DpPlan>) -> Result<Rewritten> {
+    let k = i64::from(ctx.rules.k);
     let mut rw = Rewriter {
         ctx,
         next_id: 0,
-        k: i64::from(ctx.rules.k),
+        k,
+        dp: dp.map(|plan| DpState {
+            threshold: plan.threshold(ctx.rules.k),
+            plan,
+            measurements: Vec::new(),
+        }),
     };
     let (mut skip, mut fetch) = (0usize, None);
     let mut root = plan;
@@ -97,11 +130,19 @@ pub fn rewrite(plan: &LogicalPlan, ctx: &GuardContext) -> Result<Rewritten> {
         root = &l.input;
     }
     let (plan, _units, hidden) = rw.node(root, true)?;
+    let dp = rw.dp.map(|d| DpReport {
+        epsilon: d.plan.epsilon,
+        delta: d.plan.delta,
+        threshold: d.threshold,
+        max_rows_per_unit: d.plan.max_rows,
+        measurements: d.measurements,
+    });
     Ok(Rewritten {
         plan,
         hidden: hidden.unwrap_or_default(),
         skip,
         fetch,
+        dp,
     })
 }
 
@@ -383,7 +424,10 @@ impl Rewriter<'_> {
             return Ok((LogicalPlan::Aggregate(plan), out_units, None));
         }
         let mut hidden = Hidden::default();
-        for u in &units {
+        if self.dp.is_some() {
+            self.dp_aggregates(a, &units, &mut aggr_expr, &mut hidden)?;
+        }
+        for u in units.iter().skip(usize::from(self.dp.is_some())) {
             let name = format!("{PREFIX}n{}", u.id);
             let c = Expr::Column(u.col.clone());
             // Unique per row (a declared key, non-null) and nothing fans rows out: the number of
@@ -396,11 +440,12 @@ impl Rewriter<'_> {
                 count_distinct(c.clone())
             };
             let group_width = a.schema.fields().len() - a.aggr_expr.len();
+            hidden.thresholds.push(self.k);
             match a.aggr_expr.iter().position(|x| x == &own) {
-                Some(i) => hidden
+                Some(i) if self.dp.is_none() => hidden
                     .units
                     .push(a.schema.field(group_width + i).name().clone()),
-                None => {
+                _ => {
                     let e = if u.unique {
                         own
                     } else {
@@ -411,7 +456,9 @@ impl Rewriter<'_> {
                 }
             }
         }
-        if release {
+        // Under DP, clamping and noise bound what one contributor can move a cell by: the
+        // dominance rules, an exact and data-dependent suppression, would undo that guarantee.
+        if release && self.dp.is_none() {
             self.dominance(a, &input, &units, &mut aggr_expr, &mut hidden)?;
         }
         let original_width = a.schema.fields().len();
@@ -422,8 +469,8 @@ impl Rewriter<'_> {
         // Below the release aggregate: drop small groups here and hide the helpers.
         let schema = plan.schema().clone();
         let mut keep: Option<Expr> = None;
-        for name in &hidden.units {
-            let cond = Expr::Column(find(&schema, name)?).gt_eq(lit(self.k));
+        for (name, t) in hidden.units.iter().zip(&hidden.thresholds) {
+            let cond = Expr::Column(find(&schema, name)?).gt_eq(lit(*t));
             keep = Some(match keep {
                 Some(k) => k.and(cond),
                 None => cond,
@@ -443,6 +490,101 @@ impl Rewriter<'_> {
         Ok((plan, vec![], None))
     }
 
+    /// Under DP: the noisy unit count of the first unit (the one DP protects) as the threshold's
+    /// count, and every aggregate replaced by its DP counterpart under the same output name.
+    fn dp_aggregates(
+        &mut self,
+        a: &Aggregate,
+        units: &[Unit],
+        aggr_expr: &mut Vec<Expr>,
+        hidden: &mut Hidden,
+    ) -> Result<()> {
+        let Some(unit) = units.first() else {
+            return Ok(());
+        };
+        let unit_col = Expr::Column(unit.col.clone());
+        let names: Vec<String> = a.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let group_width = names.len() - a.aggr_expr.len();
+        let name = format!("{PREFIX}n{}", unit.id);
+        let e = self.dp_call(
+            Stat::Units,
+            unit,
+            None,
+            DataType::Int64,
+            "threshold",
+            |udaf| Arc::new(udaf).call(vec![unit_col.clone(), unit_col.clone()]),
+        )?;
+        let threshold_expr = e.alias(&name);
+        for (i, af, fname) in aggregate_functions(a) {
+            let stat = Stat::of(&fname, af.params.distinct)
+                .ok_or_else(|| plan_datafusion_err!("internal: `{fname}` has no DP mechanism"))?;
+            let arg = af.params.args.first().cloned().unwrap_or_else(|| lit(1i64));
+            let (value, bounds) = match stat {
+                Stat::Units | Stat::Count => (self.subqueries(&arg)?, None),
+                _ => {
+                    let bounds = crate::dp::literal_bounds(&arg)
+                        .or_else(|| {
+                            expr_sources(&arg, &a.input, self.ctx)
+                                .first()
+                                .and_then(|s| self.ctx.column(s))
+                                .and_then(|c| c.bounds)
+                        })
+                        .ok_or_else(|| {
+                            plan_datafusion_err!("internal: DP aggregate without bounds")
+                        })?;
+                    (
+                        cast(self.subqueries(&arg)?, DataType::Float64),
+                        Some(bounds),
+                    )
+                }
+            };
+            let target = names.get(group_width + i).cloned().unwrap_or_default();
+            let shown = target.replace("Int64(1)", "*");
+            let out = a.schema.field(group_width + i).data_type().clone();
+            let filter = af.params.filter.clone();
+            let unit_expr = Expr::Column(unit.col.clone());
+            let new = self.dp_call(stat, unit, bounds, out, &shown, |udaf| {
+                Expr::AggregateFunction(AggregateFunction::new_udf(
+                    Arc::new(udaf),
+                    vec![unit_expr, value],
+                    false,
+                    filter,
+                    vec![],
+                    None,
+                ))
+            })?;
+            if let Some(slot) = aggr_expr.get_mut(i) {
+                *slot = new.alias(target);
+            }
+        }
+        // The threshold's count goes after the query's own aggregates.
+        aggr_expr.push(threshold_expr);
+        hidden.units.push(name);
+        hidden
+            .thresholds
+            .push(self.dp.as_ref().map_or(self.k, |d| d.threshold));
+        Ok(())
+    }
+
+    fn dp_call(
+        &mut self,
+        stat: Stat,
+        unit: &Unit,
+        bounds: Option<(f64, f64)>,
+        out: DataType,
+        target: &str,
+        call: impl FnOnce(AggregateUDF) -> Expr,
+    ) -> Result<Expr> {
+        let id = self.id();
+        let dp = self
+            .dp
+            .as_mut()
+            .ok_or_else(|| plan_datafusion_err!("internal: DP is off"))?;
+        let (udaf, measurements) = dp_udaf(id, &dp.plan, stat, unit.unique, bounds, out, target);
+        dp.measurements.extend(measurements);
+        Ok(call(udaf))
+    }
+
     /// Adds SUM and top-2 contribution helpers for every SUM/AVG over a sensitive column.
     fn dominance(
         &mut self,
@@ -454,15 +596,7 @@ impl Rewriter<'_> {
     ) -> Result<()> {
         let names: Vec<String> = a.schema.fields().iter().map(|f| f.name().clone()).collect();
         let group_width = names.len() - a.aggr_expr.len();
-        for (i, e) in a.aggr_expr.iter().enumerate() {
-            let inner = match e {
-                Expr::Alias(al) => al.expr.as_ref(),
-                e => e,
-            };
-            let Expr::AggregateFunction(af) = inner else {
-                continue;
-            };
-            let fname = af.func.name().to_ascii_lowercase();
+        for (i, af, fname) in aggregate_functions(a) {
             if !matches!(fname.as_str(), "sum" | "avg" | "mean") || af.params.distinct {
                 continue;
             }
@@ -545,6 +679,20 @@ impl Rewriter<'_> {
             })
             .map(|t| t.data)
     }
+}
+
+/// The aggregate functions of an aggregate, with their position and lower-case name.
+fn aggregate_functions(a: &Aggregate) -> impl Iterator<Item = (usize, &AggregateFunction, String)> {
+    a.aggr_expr.iter().enumerate().filter_map(|(i, e)| {
+        let inner = match e {
+            Expr::Alias(al) => al.expr.as_ref(),
+            e => e,
+        };
+        match inner {
+            Expr::AggregateFunction(af) => Some((i, af, af.func.name().to_ascii_lowercase())),
+            _ => None,
+        }
+    })
 }
 
 /// After an inner join on `a.unit = b.unit`, both unit columns hold the same value on every

@@ -40,7 +40,8 @@ pub const UNITS: &str = "__cr_units";
 
 /// Fixed seeds: unit hashes never leave the aggregate, and partial states of one query must
 /// agree on them.
-const UNIT_HASH: QualityRandomState = QualityRandomState::with_seed(0x5eed_c1ea_7700_0001);
+pub(crate) const UNIT_HASH: QualityRandomState =
+    QualityRandomState::with_seed(0x5eed_c1ea_7700_0001);
 
 /// The struct `__cr_top2` and `__cr_top2_by_unit` return: the two largest contributions and
 /// the total of all values.
@@ -167,11 +168,11 @@ impl AggregateUDFImpl for Hidden {
 
 /// Rows of a batch that pass the aggregate's FILTER (none is ever set by the rewrite, but the
 /// contract allows one).
-fn selected(filter: Option<&BooleanArray>, i: usize) -> bool {
+pub(crate) fn selected(filter: Option<&BooleanArray>, i: usize) -> bool {
     filter.is_none_or(|f| f.is_valid(i) && f.value(i))
 }
 
-fn arg<'a>(values: &'a [ArrayRef], i: usize, name: &str) -> Result<&'a ArrayRef> {
+pub(crate) fn arg<'a>(values: &'a [ArrayRef], i: usize, name: &str) -> Result<&'a ArrayRef> {
     values
         .get(i)
         .ok_or_else(|| exec_datafusion_err!("{name}: argument {i} missing"))
@@ -185,7 +186,7 @@ fn group_of(group_indices: &[usize], i: usize) -> Result<usize> {
 }
 
 /// Hashes a unit column into `buf` (resized to the batch).
-fn hash_units<'a>(units: &ArrayRef, buf: &'a mut Vec<u64>) -> Result<&'a [u64]> {
+pub(crate) fn hash_units<'a>(units: &ArrayRef, buf: &'a mut Vec<u64>) -> Result<&'a [u64]> {
     buf.clear();
     buf.resize(units.len(), 0);
     create_hashes([units], &UNIT_HASH, buf)?;
@@ -312,7 +313,7 @@ impl GroupsAccumulator for Top2Groups {
 
 /// Keys that are already hashes need no second hash.
 #[derive(Default, Clone, Copy)]
-struct Prehashed(u64);
+pub(crate) struct Prehashed(u64);
 
 impl std::hash::Hasher for Prehashed {
     fn write(&mut self, bytes: &[u8]) {
@@ -328,10 +329,10 @@ impl std::hash::Hasher for Prehashed {
     }
 }
 
-type UnitSums = HashMap<u64, f64, BuildHasherDefault<Prehashed>>;
+pub(crate) type UnitSums = HashMap<u64, f64, BuildHasherDefault<Prehashed>>;
 
 /// Entries of every list in a List column, per row, as (offsets, values) slices.
-fn list_parts<'a, T: datafusion::arrow::datatypes::ArrowPrimitiveType>(
+pub(crate) fn list_parts<'a, T: datafusion::arrow::datatypes::ArrowPrimitiveType>(
     a: &'a ArrayRef,
     name: &str,
 ) -> Result<(&'a [i32], &'a [T::Native])> {
@@ -345,13 +346,13 @@ fn list_parts<'a, T: datafusion::arrow::datatypes::ArrowPrimitiveType>(
     Ok((list.value_offsets(), values.values()))
 }
 
-fn range(offsets: &[i32], i: usize) -> std::ops::Range<usize> {
+pub(crate) fn range(offsets: &[i32], i: usize) -> std::ops::Range<usize> {
     let lo = offsets.get(i).copied().unwrap_or(0).max(0) as usize;
     let hi = offsets.get(i + 1).copied().unwrap_or(0).max(0) as usize;
     lo..hi.max(lo)
 }
 
-fn list_array<T: datafusion::arrow::datatypes::ArrowPrimitiveType>(
+pub(crate) fn list_array<T: datafusion::arrow::datatypes::ArrowPrimitiveType>(
     lengths: impl Iterator<Item = usize>,
     values: datafusion::arrow::array::PrimitiveArray<T>,
 ) -> Result<ArrayRef> {

@@ -123,6 +123,7 @@ impl Jobs {
             scenario: scenario.into(),
             sql: sql.into(),
             today: self.platform.now().date_naive(),
+            dp: false,
         });
         self.submit(
             who,

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::{
-    Column, ColumnClass, DATA_TYPES, Dataset, Diagnostic, Disclosure, DisclosureRules, Error,
-    Grade, JobKind, Licence, LicenceMode, LicensedOperation, OpenType, OperationStatus,
-    PartialRules, Policies, Result, ShareType, Use,
+    Column, ColumnClass, DATA_TYPES, Dataset, Diagnostic, Disclosure, DisclosureRules, DpMode,
+    Error, Grade, JobKind, Licence, LicenceMode, LicensedOperation, Mechanism, OpenType,
+    OperationStatus, PartialRules, Policies, Result, ShareType, Use,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -64,6 +64,8 @@ struct RawColumn {
     uses: Option<Vec<Use>>,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    bounds: Option<Spanned<Vec<f64>>>,
 }
 
 #[derive(Deserialize)]
@@ -116,7 +118,11 @@ struct RawRules {
     max_output_bytes: Option<Spanned<u64>>,
     max_substr_prefix: Option<Spanned<u32>>,
     min_round_bucket: Option<Spanned<f64>>,
-    require_dp: Option<bool>,
+    dp: Option<DpMode>,
+    epsilon: Option<Spanned<f64>>,
+    delta: Option<Spanned<f64>>,
+    max_rows_per_unit: Option<Spanned<u32>>,
+    mechanism: Option<Mechanism>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -441,6 +447,9 @@ fn load_dataset(cx: &mut FileCx<'_>, id: &str) -> Option<Dataset> {
                 ),
             );
         }
+        if let Some(b) = &column.bounds {
+            check_bounds(cx, b, name, data_type);
+        }
     }
     let unit = raw.privacy_unit.get_ref();
     if !seen.contains(unit.as_str()) {
@@ -486,6 +495,10 @@ fn load_dataset(cx: &mut FileCx<'_>, id: &str) -> Option<Dataset> {
                 class: c.class,
                 uses: c.uses,
                 description: c.description,
+                bounds: c.bounds.and_then(|b| match b.get_ref().as_slice() {
+                    [lo, hi] => Some((*lo, *hi)),
+                    _ => None,
+                }),
             })
             .collect(),
     })
@@ -666,6 +679,28 @@ fn load_licence(
     })
 }
 
+/// Numeric types whose values DP can clamp into `bounds`.
+const NUMERIC_TYPES: &[&str] = &["int32", "int64", "float64"];
+
+fn check_bounds(cx: &mut FileCx<'_>, b: &Spanned<Vec<f64>>, name: &str, data_type: &str) {
+    if !NUMERIC_TYPES.contains(&data_type) {
+        cx.report(
+            b.span(),
+            "bounds",
+            format!("column `{name}` is `{data_type}`: only numeric columns have bounds"),
+        );
+        return;
+    }
+    match b.get_ref().as_slice() {
+        [lo, hi] if lo.is_finite() && hi.is_finite() && lo < hi => {}
+        _ => cx.report(
+            b.span(),
+            "bounds",
+            format!("bounds of column `{name}` must be two finite numbers `[lo, hi]` with lo < hi"),
+        ),
+    }
+}
+
 /// Checks the values a rules table sets and converts it.
 fn check_rules(cx: &mut FileCx<'_>, raw: &RawRules) -> PartialRules {
     if let Some(k) = &raw.k {
@@ -712,6 +747,27 @@ fn check_rules(cx: &mut FileCx<'_>, raw: &RawRules) -> PartialRules {
             );
         }
     }
+    if let Some(e) = &raw.epsilon {
+        let v = *e.get_ref();
+        if !(v.is_finite() && v > 0.0 && v <= 10.0) {
+            cx.report(e.span(), "epsilon", format!("must be in (0, 10], got {v}"));
+        }
+    }
+    if let Some(d) = &raw.delta {
+        let v = *d.get_ref();
+        if !(v > 0.0 && v < 1e-3) {
+            cx.report(
+                d.span(),
+                "delta",
+                format!("must be in (0, 0.001): δ is the chance the guarantee fails, got {v}"),
+            );
+        }
+    }
+    if let Some(l) = &raw.max_rows_per_unit
+        && *l.get_ref() == 0
+    {
+        cx.report(l.span(), "max_rows_per_unit", "must be at least 1");
+    }
     let get = |s: &Option<Spanned<u32>>| s.as_ref().map(|v| *v.get_ref());
     let get64 = |s: &Option<Spanned<u64>>| s.as_ref().map(|v| *v.get_ref());
     let getf = |s: &Option<Spanned<f64>>| s.as_ref().map(|v| *v.get_ref());
@@ -724,7 +780,11 @@ fn check_rules(cx: &mut FileCx<'_>, raw: &RawRules) -> PartialRules {
         max_output_bytes: get64(&raw.max_output_bytes),
         max_substr_prefix: get(&raw.max_substr_prefix),
         min_round_bucket: getf(&raw.min_round_bucket),
-        require_dp: raw.require_dp,
+        dp: raw.dp,
+        epsilon: getf(&raw.epsilon),
+        delta: getf(&raw.delta),
+        max_rows_per_unit: get(&raw.max_rows_per_unit),
+        mechanism: raw.mechanism,
     }
 }
 
@@ -750,7 +810,11 @@ fn load_disclosure(cx: &mut FileCx<'_>) -> Option<Disclosure> {
             max_output_bytes: Some(max_output_bytes),
             max_substr_prefix: Some(max_substr_prefix),
             min_round_bucket: Some(min_round_bucket),
-            require_dp: Some(require_dp),
+            dp: Some(dp),
+            epsilon: Some(epsilon),
+            delta: Some(delta),
+            max_rows_per_unit: Some(max_rows_per_unit),
+            mechanism,
         } => Some(DisclosureRules {
             k,
             dominance_n,
@@ -760,7 +824,11 @@ fn load_disclosure(cx: &mut FileCx<'_>) -> Option<Disclosure> {
             max_output_bytes,
             max_substr_prefix,
             min_round_bucket,
-            require_dp,
+            dp,
+            epsilon,
+            delta,
+            max_rows_per_unit,
+            mechanism: mechanism.unwrap_or(Mechanism::Laplace),
         }),
         g => {
             let fields = [
@@ -772,7 +840,10 @@ fn load_disclosure(cx: &mut FileCx<'_>) -> Option<Disclosure> {
                 ("max_output_bytes", g.max_output_bytes.is_none()),
                 ("max_substr_prefix", g.max_substr_prefix.is_none()),
                 ("min_round_bucket", g.min_round_bucket.is_none()),
-                ("require_dp", g.require_dp.is_none()),
+                ("dp", g.dp.is_none()),
+                ("epsilon", g.epsilon.is_none()),
+                ("delta", g.delta.is_none()),
+                ("max_rows_per_unit", g.max_rows_per_unit.is_none()),
             ];
             for (field, absent) in fields {
                 if absent {

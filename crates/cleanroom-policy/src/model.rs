@@ -157,6 +157,9 @@ pub struct Column {
     /// Explicit uses; when present they override the class preset.
     pub uses: Option<Vec<Use>>,
     pub description: String,
+    /// `[lo, hi]` of a numeric column: under DP each value is clamped into it, which bounds what
+    /// one person can add to a SUM, AVG or VAR (the sensitivity).
+    pub bounds: Option<(f64, f64)>,
 }
 
 impl Column {
@@ -363,7 +366,43 @@ pub struct DisclosureRules {
     pub max_substr_prefix: u32,
     /// Finest allowed round/floor bucket width for numeric generalisation.
     pub min_round_bucket: f64,
-    pub require_dp: bool,
+    /// Whether noise is added to every aggregate over the data (DESIGN.md §4, DP).
+    pub dp: DpMode,
+    /// ε one job may spend, split evenly over its noisy measurements.
+    pub epsilon: f64,
+    /// δ of the noisy threshold that selects which groups appear (and of the Gaussian mechanism).
+    pub delta: f64,
+    /// Rows one privacy unit may contribute to one group; further rows are dropped.
+    pub max_rows_per_unit: u32,
+    pub mechanism: Mechanism,
+}
+
+/// Differential privacy for a grade: off, at the job's request, or always.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpMode {
+    Off,
+    Optional,
+    Required,
+}
+
+/// The noise distribution: discrete Laplace (pure ε-DP) or discrete Gaussian ((ε, δ)-DP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mechanism {
+    Laplace,
+    Gaussian,
+}
+
+impl DisclosureRules {
+    /// True when a job's aggregates get noise: required by the data, or optional and asked for.
+    pub fn dp_applies(&self, requested: bool) -> bool {
+        match self.dp {
+            DpMode::Required => true,
+            DpMode::Optional => requested,
+            DpMode::Off => false,
+        }
+    }
 }
 
 /// Disclosure rules with every field optional: a per-grade override.
@@ -377,7 +416,11 @@ pub struct PartialRules {
     pub max_output_bytes: Option<u64>,
     pub max_substr_prefix: Option<u32>,
     pub min_round_bucket: Option<f64>,
-    pub require_dp: Option<bool>,
+    pub dp: Option<DpMode>,
+    pub epsilon: Option<f64>,
+    pub delta: Option<f64>,
+    pub max_rows_per_unit: Option<u32>,
+    pub mechanism: Option<Mechanism>,
 }
 
 /// Global defaults and per-grade overrides (`policies/disclosure.toml`).
@@ -415,8 +458,22 @@ impl DisclosureRules {
         if let Some(bucket) = other.min_round_bucket {
             self.min_round_bucket = self.min_round_bucket.max(bucket);
         }
-        if let Some(dp) = other.require_dp {
-            self.require_dp |= dp;
+        if let Some(dp) = other.dp {
+            self.dp = self.dp.max(dp);
+        }
+        if let Some(e) = other.epsilon {
+            self.epsilon = self.epsilon.min(e);
+        }
+        if let Some(d) = other.delta {
+            self.delta = self.delta.min(d);
+        }
+        if let Some(l) = other.max_rows_per_unit {
+            self.max_rows_per_unit = self.max_rows_per_unit.min(l);
+        }
+        if let Some(m) = other.mechanism {
+            // The grade's choice replaces the global one; Gaussian wins between grades, so the
+            // result does not depend on the order the datasets are read.
+            self.mechanism = self.mechanism.max(m);
         }
     }
 }

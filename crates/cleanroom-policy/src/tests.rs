@@ -136,7 +136,10 @@ max_output_rows = 100
 max_output_bytes = 1000
 max_substr_prefix = 4
 min_round_bucket = 5.0
-require_dp = false
+dp = "off"
+epsilon = 1.0
+delta = 1e-6
+max_rows_per_unit = 3
 
 [grades.core]
 k = 50
@@ -270,6 +273,7 @@ fn class_presets_and_explicit_uses() {
         class: Some(ColumnClass::Public),
         uses: None,
         description: String::new(),
+        bounds: None,
     };
     assert!(!c.is_protected());
     c.uses = Some(vec![Use::GroupBy]);
@@ -325,7 +329,9 @@ fn effective_rules_combine_each_field_in_its_direction() {
             max_output_bytes: Some(1000),
             max_substr_prefix: Some(2),
             min_round_bucket: Some(100.0),
-            require_dp: Some(true),
+            dp: Some(DpMode::Required),
+            epsilon: Some(0.5),
+            max_rows_per_unit: Some(1),
             ..PartialRules::default()
         },
     );
@@ -351,11 +357,18 @@ fn effective_rules_combine_each_field_in_its_direction() {
     assert_eq!(r.max_output_bytes, 1000);
     assert_eq!(r.max_substr_prefix, 2);
     assert_eq!(r.min_round_bucket, 100.0);
-    assert!(r.require_dp);
+    assert_eq!(r.dp, DpMode::Required);
+    assert_eq!(r.epsilon, 0.5);
+    assert_eq!(r.max_rows_per_unit, 1);
 
     let only_general = p.effective_rules(licence, &[residents]);
     assert_eq!(only_general.dominance_k, 0.9);
-    assert!(!only_general.require_dp);
+    assert_eq!(
+        only_general.dp,
+        DpMode::Required,
+        "the demo policy requires DP everywhere"
+    );
+    assert_eq!(only_general.epsilon, 1.0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -685,8 +698,8 @@ fn disclosure_k_below_two() {
 #[test]
 fn grade_k_below_two() {
     let t = TempPolicies::new();
-    t.write("disclosure.toml", &with_line(DISCLOSURE, 13, "k = 0"));
-    assert_diag(&t.error(), "disclosure.toml", 13, "k");
+    t.write("disclosure.toml", &with_line(DISCLOSURE, 16, "k = 0"));
+    assert_diag(&t.error(), "disclosure.toml", 16, "k");
 }
 
 #[test]
@@ -730,6 +743,63 @@ fn dominance_k_outside_zero_one() {
         &with_line(DISCLOSURE, 4, "dominance_k = 1.0"),
     );
     assert!(Policies::load(&t.0).is_ok());
+}
+
+#[test]
+fn dp_parameters_are_checked() {
+    for (line, bad, field) in [
+        (10, r#"dp = "sometimes""#, "dp"),
+        (11, "epsilon = 0.0", "epsilon"),
+        (11, "epsilon = 50.0", "epsilon"),
+        (12, "delta = 0.5", "delta"),
+        (13, "max_rows_per_unit = 0", "max_rows_per_unit"),
+    ] {
+        let t = TempPolicies::new();
+        t.write("disclosure.toml", &with_line(DISCLOSURE, line, bad));
+        let err = t.error();
+        assert!(
+            err.contains(&format!("disclosure.toml:{line}:")) && err.contains(field),
+            "{bad}: {err}"
+        );
+    }
+    let t = TempPolicies::new();
+    t.write(
+        "disclosure.toml",
+        &with_line(DISCLOSURE, 10, "mechanism = \"gaussian\""),
+    );
+    assert_diag(&t.error(), "disclosure.toml", 1, "dp");
+}
+
+#[test]
+fn column_bounds_are_checked() {
+    for bad in [
+        "bounds = [5.0, 1.0]",
+        "bounds = [1.0]",
+        "bounds = [0.0, inf]",
+    ] {
+        let t = TempPolicies::new();
+        t.write(
+            "catalog/tiny.toml",
+            &with_line(DATASET, 30, &format!("class = \"quasi\"\n{bad}")),
+        );
+        assert_diag(&t.error(), "catalog/tiny.toml", 31, "bounds");
+    }
+    let t = TempPolicies::new();
+    t.write(
+        "catalog/tiny.toml",
+        &with_line(DATASET, 25, "class = \"identifier\"\nbounds = [0.0, 1.0]"),
+    );
+    let err = t.error();
+    assert_diag(&err, "catalog/tiny.toml", 26, "bounds");
+    assert!(err.contains("only numeric columns"), "{err}");
+    let t = TempPolicies::new();
+    t.write(
+        "catalog/tiny.toml",
+        &with_line(DATASET, 30, "class = \"quasi\"\nbounds = [0.0, 120.0]"),
+    );
+    let p = Policies::load(&t.0).unwrap();
+    let age = p.dataset("tiny").unwrap().column("age").unwrap();
+    assert_eq!(age.bounds, Some((0.0, 120.0)));
 }
 
 #[test]

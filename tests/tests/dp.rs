@@ -1,0 +1,277 @@
+//! Differential privacy through the real engine over generated data: the noise is there, stays
+//! within what the report states, is the same for the same rows however the query is written,
+//! bounds each person's contribution, and keeps small groups out.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use cleanroom_guard::RuleId;
+use cleanroom_tests::{
+    ELDER, copy_tree, engine_with, policies_dir, request, rows_text, rt, run, truth,
+};
+
+fn tmp() -> &'static Path {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// Rows of a result keyed by their first column, the rest parsed as numbers.
+fn by_key(rows: Vec<Vec<String>>) -> BTreeMap<String, Vec<f64>> {
+    rows.into_iter()
+        .map(|r| {
+            let nums = r[1..].iter().map(|c| c.parse::<f64>().unwrap()).collect();
+            (r[0].clone(), nums)
+        })
+        .collect()
+}
+
+fn error95(r: &cleanroom_engine::Report, target: &str, statistic: &str) -> f64 {
+    let dp = r.dp.as_ref().expect("a DP report");
+    dp.measurements
+        .iter()
+        .find(|m| m.target == target && m.statistic == statistic)
+        .unwrap_or_else(|| panic!("no {statistic} measurement for {target}: {dp:?}"))
+        .error95
+}
+
+#[test]
+fn counts_are_noisy_within_the_stated_bound() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let sql = "SELECT district, gender, count(*) AS n FROM residents GROUP BY district, gender";
+    let r = run(&engine, ELDER, sql);
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let dp = r.dp.as_ref().unwrap();
+    assert_eq!(r.epsilon, Some(1.0));
+    assert_eq!(dp.epsilon, 1.0);
+    // Two measurements (the threshold's unit count and COUNT(*)) share ε = 1.
+    assert_eq!(dp.measurements.len(), 2, "{dp:?}");
+    assert!(
+        dp.measurements
+            .iter()
+            .all(|m| (m.epsilon - 0.5).abs() < 1e-12)
+    );
+    let bound = error95(&r, "count(*)", "count");
+    // One person, one row: sensitivity 1, Laplace scale 1/0.5.
+    assert_eq!(bound, 6.0, "95 % bound of a discrete Laplace of scale 2");
+    let truth = rows_text(&truth(
+        tmp(),
+        "SELECT district || '/' || gender, count(*) FROM residents GROUP BY 1",
+    ));
+    let truth = by_key(truth);
+    let got: BTreeMap<String, Vec<f64>> = rows_text(&r.batches)
+        .into_iter()
+        .map(|row| {
+            (
+                format!("{}/{}", row[0], row[1]),
+                vec![row[2].parse().unwrap()],
+            )
+        })
+        .collect();
+    assert_eq!(
+        got.len(),
+        truth.len(),
+        "every district × gender group is large"
+    );
+    let mut differ = 0;
+    let mut within = 0;
+    for (k, v) in &got {
+        let diff = (v[0] - truth[k][0]).abs();
+        assert!(
+            diff <= 4.0 * bound,
+            "{k}: {diff} is far beyond the stated bound {bound}"
+        );
+        differ += usize::from(diff > 0.0);
+        within += usize::from(diff <= bound);
+    }
+    assert!(
+        differ >= got.len() / 2,
+        "noise was added: {differ} of {} cells differ",
+        got.len()
+    );
+    assert!(
+        within * 10 >= got.len() * 7,
+        "{within} of {} within the 95 % bound",
+        got.len()
+    );
+}
+
+#[test]
+fn the_same_rows_get_the_same_noise_however_the_query_is_written() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let a = run(
+        &engine,
+        ELDER,
+        "SELECT district, count(*) AS n FROM residents GROUP BY district ORDER BY district",
+    );
+    let b = run(
+        &engine,
+        ELDER,
+        "SELECT r.district AS d, count(*) AS people FROM residents r WHERE 1 = 1 AND r.gender IS NOT NULL OR r.gender IS NULL GROUP BY r.district ORDER BY d",
+    );
+    assert!(
+        a.is_allowed() && b.is_allowed(),
+        "{:?} {:?}",
+        a.violations,
+        b.violations
+    );
+    assert_eq!(rows_text(&a.batches), rows_text(&b.batches));
+    // Different rows (a subset) get different noise.
+    let c = run(
+        &engine,
+        ELDER,
+        "SELECT district, count(*) AS n FROM residents WHERE gender = '女' GROUP BY district ORDER BY district",
+    );
+    assert_ne!(rows_text(&a.batches), rows_text(&c.batches));
+}
+
+#[test]
+fn sums_clamp_each_value_and_bound_each_persons_rows() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT pension_status, sum(monthly_wage) AS w, count(*) AS n FROM social_insurance GROUP BY pension_status",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let dp = r.dp.as_ref().unwrap();
+    assert_eq!(dp.max_rows_per_unit, 3);
+    let sum = dp
+        .measurements
+        .iter()
+        .find(|m| m.statistic == "sum")
+        .unwrap();
+    // Three rows per person at most, each clamped into [0, 60 000].
+    assert_eq!(sum.sensitivity, 180_000.0);
+    // The truth the noise is centred on: each wage clamped (no one has more than 3 rows).
+    let clamped = by_key(rows_text(&truth(
+        tmp(),
+        "SELECT pension_status, sum(least(monthly_wage, 60000.0)), count(*) FROM social_insurance GROUP BY pension_status",
+    )));
+    let b_sum = error95(&r, "sum(social_insurance.monthly_wage)", "sum");
+    let b_n = error95(&r, "count(*)", "count");
+    for (k, v) in by_key(rows_text(&r.batches)) {
+        let t = &clamped[&k];
+        assert!(
+            (v[0] - t[0]).abs() <= 4.0 * b_sum,
+            "{k}: sum {} vs {}",
+            v[0],
+            t[0]
+        );
+        assert!(
+            (v[1] - t[1]).abs() <= 4.0 * b_n,
+            "{k}: count {} vs {}",
+            v[1],
+            t[1]
+        );
+    }
+}
+
+#[test]
+fn small_groups_stay_out_behind_the_noisy_threshold() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT district, date_part('year', birth_date) AS y, count(*) AS n FROM residents GROUP BY district, date_part('year', birth_date)",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let tau = r.dp.as_ref().unwrap().threshold;
+    assert!(
+        tau > 10,
+        "τ = {tau} is above k: with ε/2 and δ = 1e-6 it is about 30"
+    );
+    let truth: BTreeMap<(String, String), i64> = rows_text(&truth(
+        tmp(),
+        "SELECT district, CAST(date_part('year', birth_date) AS VARCHAR), count(*) FROM residents GROUP BY 1, 2",
+    ))
+    .into_iter()
+    .map(|r| ((r[0].clone(), r[1].clone()), r[2].parse().unwrap()))
+    .collect();
+    let got = rows_text(&r.batches);
+    assert!(
+        r.suppression.threshold > 0,
+        "many district × year groups are small"
+    );
+    for row in &got {
+        let y = row[1].trim_end_matches(".0").to_string();
+        let n = truth[&(row[0].clone(), y)];
+        assert!(n >= 10, "a group of {n} persons was released");
+    }
+}
+
+#[test]
+fn averages_and_spreads_stay_inside_the_bounds() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT pension_status, avg(contribution_months) AS m, stddev(monthly_wage) AS sd, var_pop(contribution_months) AS v FROM social_insurance GROUP BY pension_status",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    // AVG: 2 measurements, STDDEV and VAR 3 each, the threshold 1.
+    assert_eq!(r.dp.as_ref().unwrap().measurements.len(), 9);
+    for (k, v) in by_key(rows_text(&r.batches)) {
+        assert!((0.0..=480.0).contains(&v[0]), "{k}: avg {}", v[0]);
+        assert!((0.0..=30_000.0).contains(&v[1]), "{k}: sd {}", v[1]);
+        assert!((0.0..=240.0 * 240.0).contains(&v[2]), "{k}: var {}", v[2]);
+    }
+}
+
+/// The demo policies with DP made optional.
+fn optional_policies() -> PathBuf {
+    let dir = tmp().join(format!("policies-optional-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_tree(&policies_dir(), &dir);
+    let path = dir.join("disclosure.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("dp = \"required\"", "dp = \"optional\""),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn optional_dp_applies_when_the_job_asks() {
+    let engine = engine_with(tmp(), &optional_policies());
+    let sql = "SELECT district, count(*) AS n FROM residents GROUP BY district ORDER BY district";
+    let exact = run(&engine, ELDER, sql);
+    assert!(exact.dp.is_none() && exact.epsilon.is_none());
+    assert_eq!(
+        rows_text(&exact.batches),
+        rows_text(&truth(
+            tmp(),
+            "SELECT district, count(*) FROM residents GROUP BY district ORDER BY district"
+        ))
+    );
+    let mut req = request(ELDER.0, ELDER.1, sql);
+    req.dp = true;
+    let noisy = rt().block_on(engine.run(&req)).unwrap();
+    assert_eq!(noisy.epsilon, Some(1.0));
+    assert_ne!(rows_text(&noisy.batches), rows_text(&exact.batches));
+}
+
+#[test]
+fn aggregates_without_a_mechanism_are_refused_under_dp() {
+    let engine = engine_with(tmp(), &policies_dir());
+    for sql in [
+        "SELECT district, count(DISTINCT name) AS n FROM residents GROUP BY district",
+        "SELECT pension_status, sum(monthly_wage * 2) AS w FROM social_insurance GROUP BY pension_status",
+        "SELECT pension_status, corr(monthly_wage, contribution_months) AS c FROM social_insurance GROUP BY pension_status",
+    ] {
+        let r = run(&engine, ELDER, sql);
+        assert!(!r.is_allowed(), "{sql}");
+        assert!(
+            r.violations.iter().any(|v| v.rule == RuleId::DpRequired),
+            "{sql}: {:?}",
+            r.violations
+        );
+    }
+}
