@@ -136,7 +136,7 @@ fn sums_clamp_each_value_and_bound_each_persons_rows() {
     let r = run(
         &engine,
         ELDER,
-        "SELECT pension_status, sum(monthly_wage) AS w, count(*) AS n FROM social_insurance GROUP BY pension_status",
+        "SELECT r.district, sum(s.monthly_wage) AS w, count(*) AS n FROM social_insurance s JOIN residents r ON s.citizen_id = r.citizen_id GROUP BY r.district",
     );
     assert!(r.is_allowed(), "{:?}", r.violations);
     let dp = r.dp.as_ref().unwrap();
@@ -146,14 +146,14 @@ fn sums_clamp_each_value_and_bound_each_persons_rows() {
         .iter()
         .find(|m| m.statistic == "sum")
         .unwrap();
-    // Three rows per person at most, each clamped into [0, 60 000].
+    // Three rows per person at most, each clamped into [0, 60 000], one district per person.
     assert_eq!(sum.sensitivity, 180_000.0);
     // The truth the noise is centred on: each wage clamped (no one has more than 3 rows).
     let clamped = by_key(rows_text(&truth(
         tmp(),
-        "SELECT pension_status, sum(least(monthly_wage, 60000.0)), count(*) FROM social_insurance GROUP BY pension_status",
+        "SELECT r.district, sum(least(s.monthly_wage, 60000.0)), count(*) FROM social_insurance s JOIN residents r ON s.citizen_id = r.citizen_id GROUP BY r.district",
     )));
-    let b_sum = error95(&r, "sum(social_insurance.monthly_wage)", "sum");
+    let b_sum = error95(&r, "sum(s.monthly_wage)", "sum");
     let b_n = error95(&r, "count(*)", "count");
     for (k, v) in by_key(rows_text(&r.batches)) {
         let t = &clamped[&k];
@@ -170,6 +170,54 @@ fn sums_clamp_each_value_and_bound_each_persons_rows() {
             t[1]
         );
     }
+}
+
+#[test]
+fn a_person_counts_in_one_group_of_an_aggregate_only() {
+    let engine = engine_with(tmp(), &policies_dir());
+    // Insured persons may have records under several statuses: counted per status they would
+    // be in several groups at once.
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT pension_status, count(DISTINCT citizen_id) AS people FROM social_insurance GROUP BY pension_status",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    assert_eq!(r.dp.as_ref().unwrap().max_groups_per_unit, 1);
+    let released: f64 = by_key(rows_text(&r.batches)).values().map(|v| v[0]).sum();
+    let per_group: f64 = by_key(rows_text(&truth(
+        tmp(),
+        "SELECT pension_status, count(DISTINCT citizen_id) FROM social_insurance GROUP BY pension_status",
+    )))
+    .values()
+    .map(|v| v[0])
+    .sum();
+    let persons: f64 = rows_text(&truth(
+        tmp(),
+        "SELECT count(DISTINCT citizen_id) FROM social_insurance",
+    ))[0][0]
+        .parse()
+        .unwrap();
+    assert!(
+        per_group > persons * 1.1,
+        "the data has persons in several groups"
+    );
+    let bound = error95(&r, "count(DISTINCT social_insurance.citizen_id)", "units");
+    assert!(
+        (released - persons).abs() <= 4.0 * 3.0 * bound,
+        "released {released} persons in all, {persons} exist ({per_group} group memberships)"
+    );
+    // Grouping sets would count everyone several times: refused.
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT pension_status, gender, count(*) AS n FROM social_insurance s JOIN residents r ON s.citizen_id = r.citizen_id GROUP BY ROLLUP (pension_status, gender)",
+    );
+    assert!(
+        r.violations.iter().any(|v| v.rule == RuleId::DpRequired),
+        "{:?}",
+        r.violations
+    );
 }
 
 #[test]

@@ -43,16 +43,20 @@ struct World {
 }
 
 fn world(limits: QueueLimits) -> World {
+    world_with(limits, &policies_dir())
+}
+
+fn world_with(limits: QueueLimits, policies_dir: &Path) -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
     // In the licence's first quarter, so that it is not dormant.
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
     ));
-    let policies = Arc::new(Policies::load(&policies_dir()).unwrap());
-    let authz = Arc::new(Authz::load(&policies_dir().join("authz")).unwrap());
+    let policies = Arc::new(Policies::load(policies_dir).unwrap());
+    let authz = Arc::new(Authz::load(&policies_dir.join("authz")).unwrap());
     let platform = Arc::new(Platform::new(policies, authz, store.clone(), clock));
-    let engine = Arc::new(engine_with(tmp(), &policies_dir()));
+    let engine = Arc::new(engine_with(tmp(), policies_dir));
     let host = Arc::new(Host::new(Limits::default()).unwrap());
     let jobs = Jobs::new(platform.clone(), engine, host, store.clone(), limits);
     World {
@@ -140,6 +144,7 @@ fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
             "job.submit",
             "job.start",
             "job.intent",
+            "budget.charge",
             "job.result",
             "job.finish"
         ]
@@ -153,8 +158,11 @@ fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
         plan_hash, job.source_hash,
         "the plan's hash, not the text's"
     );
-    assert_eq!(records[3].2, Some(digest));
-    assert_eq!(records[4].1, "succeeded");
+    // ε is charged, under the plan's hash, before the result is stored.
+    assert_eq!(records[3].1, "charged 1");
+    assert_eq!(records[3].2.as_deref(), Some(plan_hash.as_str()));
+    assert_eq!(records[4].2, Some(digest));
+    assert_eq!(records[5].1, "succeeded");
     // The run's lineage: START, then COMPLETE with the column lineage, both conforming to the
     // OpenLineage RunEvent schema.
     let events: Vec<serde_json::Value> = w
@@ -196,6 +204,90 @@ fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
     broken["run"]["runId"] = serde_json::json!("job-1");
     broken["eventType"] = serde_json::json!("DONE");
     assert_eq!(cleanroom_tests::openlineage::problems(&broken).len(), 2);
+}
+
+/// Runs SQL jobs one after the other and returns each finished row.
+fn run_each(w: &World, sqls: &[&str]) -> Vec<JobRow> {
+    rt().block_on(async {
+        w.jobs.start();
+        let mut out = Vec::new();
+        for sql in sqls {
+            let id = queued(w.jobs.submit_sql(&acme(), ELDER, SCENARIO, sql).unwrap());
+            out.push(finished(&w.store, id).await);
+        }
+        out
+    })
+}
+
+#[test]
+fn the_epsilon_ledger_charges_reuses_identical_answers_and_refuses_when_spent() {
+    // A licence with ε = 2.5 per dataset: two distinct DP jobs fit, a third does not.
+    let dir = tmp().join(format!("policies-budget-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    cleanroom_tests::copy_tree(&policies_dir(), &dir);
+    let lic = dir.join("licences/LIC-ELDER-2026.toml");
+    let text = std::fs::read_to_string(&lic).unwrap();
+    std::fs::write(
+        &lic,
+        text.replace("epsilon_budget = 10.0", "epsilon_budget = 2.5"),
+    )
+    .unwrap();
+    let w = world_with(QueueLimits::default(), &dir);
+    let other = "SELECT gender, COUNT(*) AS n FROM residents GROUP BY gender";
+    let third = "SELECT hukou_type, COUNT(*) AS n FROM residents GROUP BY hukou_type";
+    let jobs = run_each(&w, &[ALLOWED, ALLOWED, other, third, ALLOWED]);
+    let report = |j: &JobRow| -> serde_json::Value {
+        serde_json::from_str(j.report.as_deref().unwrap()).unwrap()
+    };
+    let (first, again, second, refused, late) = (&jobs[0], &jobs[1], &jobs[2], &jobs[3], &jobs[4]);
+    assert_eq!(first.status, JobStatus::Succeeded);
+    assert_eq!(report(first)["budget"]["charged"], 1.0);
+    // The identical re-run: the same noisy answer, nothing charged.
+    assert_eq!(again.status, JobStatus::Succeeded);
+    assert_eq!(report(again)["budget"]["charged"], 0.0);
+    assert_eq!(report(again)["budget"]["reused"], first.id.to_string());
+    assert_eq!(again.result_sha256, first.result_sha256);
+    assert_eq!(
+        w.store.result(again.id).unwrap(),
+        w.store.result(first.id).unwrap()
+    );
+    assert_eq!(second.status, JobStatus::Succeeded);
+    let ledger = &report(second)["budget"]["datasets"][0];
+    assert_eq!(ledger["dataset"], "residents");
+    assert_eq!(
+        (ledger["spent"].clone(), ledger["left"].clone()),
+        (2.0.into(), 0.5.into())
+    );
+    // ε 2 of 2.5 spent: the third distinct job is refused, and nothing of it is stored.
+    assert_eq!(refused.status, JobStatus::Blocked);
+    let r = report(refused);
+    assert_eq!(r["violations"][0]["rule"], "budget.exhausted");
+    assert_eq!(r["budget"]["charged"], 0.0);
+    assert!(w.store.result(refused.id).unwrap().is_none());
+    // A spent budget still answers what was already answered, for free.
+    assert_eq!(late.status, JobStatus::Succeeded);
+    assert_eq!(late.result_sha256, first.result_sha256);
+    assert_eq!(
+        w.platform.budget(ELDER).unwrap()[0].spent,
+        2.0,
+        "residents: two charges of 1"
+    );
+    // Every charge, reuse and refusal is a record.
+    let charges: Vec<String> = w
+        .store
+        .audit_after(0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.audit.action == "budget.charge")
+        .map(|r| r.audit.outcome)
+        .collect();
+    assert_eq!(charges.len(), 5, "{charges:?}");
+    assert_eq!(charges[0], "charged 1");
+    assert!(charges[1].starts_with("reused the answer of"));
+    assert_eq!(charges[3], "exhausted: residents");
+    // The operator sees the ledger in the catalog.
+    let catalog = w.platform.catalog(&acme()).unwrap();
+    assert_eq!(catalog.budgets[ELDER][0].left, 0.5);
 }
 
 #[test]

@@ -583,6 +583,12 @@ impl Walker<'_> {
         grouping_set: bool,
         aggs: Vec<Val>,
     ) -> Rel {
+        if grouping_set && self.ctx.dp_on() && !input.raw.is_empty() {
+            self.violate(
+                Violation::new(RuleId::DpRequired, "GROUPING SETS", "under DP a person may count in one group of an aggregate only; grouping sets (ROLLUP, CUBE) count everyone in several")
+                    .with_suggestion("run one query per grouping and add up the released numbers"),
+            );
+        }
         let grouped_units: BTreeSet<Arc<str>> =
             keys.iter().filter_map(|(_, v)| self.unit_key(v)).collect();
         let per_unit = !grouping_set

@@ -176,6 +176,7 @@ pub struct DpReport {
     /// The noisy unit count a group needs to appear.
     pub threshold: i64,
     pub max_rows_per_unit: u32,
+    pub max_groups_per_unit: u32,
     pub measurements: Vec<Measurement>,
 }
 
@@ -186,6 +187,7 @@ pub struct DpPlan {
     pub epsilon: f64,
     pub delta: f64,
     pub max_rows: u32,
+    pub max_groups: u32,
     /// ε and δ of each measurement: the job's, divided by the number of measurements.
     pub epsilon_each: f64,
     pub delta_each: f64,
@@ -208,6 +210,7 @@ impl DpPlan {
             epsilon: rules.epsilon,
             delta: rules.delta,
             max_rows: rules.max_rows_per_unit.max(1),
+            max_groups: rules.max_groups_per_unit.max(1),
             epsilon_each: rules.epsilon / m,
             delta_each: rules.delta / m,
             noise: Arc::new(Mutex::new(noise)),
@@ -324,19 +327,20 @@ pub fn dp_udaf(
     out: DataType,
     target: &str,
 ) -> (AggregateUDF, Vec<Measurement>) {
-    let l = if unique {
-        1.0
+    // Rows per unit and group, and groups per unit: one unit's reach over the whole release.
+    let (l, g) = if unique {
+        (1.0, 1.0)
     } else {
-        f64::from(plan.max_rows)
+        (f64::from(plan.max_rows), f64::from(plan.max_groups))
     };
     let (lo, hi) = bounds.unwrap_or((0.0, 1.0));
     let m = lo.abs().max(hi.abs());
     let grid = grid_for(lo, hi);
     // A unit with more than L rows adds L times its average row: a count of rows moves by a
     // fraction, so it is on the grid only where every unit has one row.
-    let count = plan.noise_for(if stat == Stat::Units { 1.0 } else { l }, 1.0, unique);
-    let sum = plan.noise_for(l * m, grid, false);
-    let sumsq = plan.noise_for(l * m * m, grid * grid.max(1.0), false);
+    let count = plan.noise_for(g * if stat == Stat::Units { 1.0 } else { l }, 1.0, unique);
+    let sum = plan.noise_for(g * l * m, grid, false);
+    let sumsq = plan.noise_for(g * l * m * m, grid * grid.max(1.0), false);
     let mut measurements = Vec::new();
     let mut measure = |statistic: &'static str, sensitivity: f64, n: &Noise| {
         measurements.push(Measurement {
@@ -355,17 +359,17 @@ pub fn dp_udaf(
         });
     };
     match stat {
-        Stat::Units => measure("units", 1.0, &count),
-        Stat::Count => measure("count", l, &count),
-        Stat::Sum => measure("sum", l * m, &sum),
+        Stat::Units => measure("units", g, &count),
+        Stat::Count => measure("count", g * l, &count),
+        Stat::Sum => measure("sum", g * l * m, &sum),
         Stat::Avg => {
-            measure("sum", l * m, &sum);
-            measure("count", l, &count);
+            measure("sum", g * l * m, &sum);
+            measure("count", g * l, &count);
         }
         Stat::Var { .. } => {
-            measure("sum", l * m, &sum);
-            measure("sum_of_squares", l * m * m, &sumsq);
-            measure("count", l, &count);
+            measure("sum", g * l * m, &sum);
+            measure("sum_of_squares", g * l * m * m, &sumsq);
+            measure("count", g * l, &count);
         }
     }
     let name = match stat {

@@ -135,6 +135,7 @@ fn rewrite_with(plan: &LogicalPlan, ctx: &GuardContext, dp: Option<DpPlan>) -> R
         delta: d.plan.delta,
         threshold: d.threshold,
         max_rows_per_unit: d.plan.max_rows,
+        max_groups_per_unit: d.plan.max_groups,
         measurements: d.measurements,
     });
     Ok(Rewritten {
@@ -423,6 +424,12 @@ impl Rewriter<'_> {
                 .collect();
             return Ok((LogicalPlan::Aggregate(plan), out_units, None));
         }
+        let input = match (&self.dp, units.first()) {
+            (Some(dp), Some(u)) if !u.unique && !group_expr.is_empty() => {
+                limit_groups(input, u, &group_expr, dp.plan.max_groups)?
+            }
+            _ => input,
+        };
         let mut hidden = Hidden::default();
         if self.dp.is_some() {
             self.dp_aggregates(a, &units, &mut aggr_expr, &mut hidden)?;
@@ -679,6 +686,41 @@ impl Rewriter<'_> {
             })
             .map(|t| t.data)
     }
+}
+
+/// Keeps each unit's rows in at most `max` groups of an aggregate: the groups are ranked per
+/// unit by a hash of the unit and the group key (so which groups a unit keeps depends on its
+/// own rows only) and rows of groups ranked past `max` are dropped.
+fn limit_groups(
+    input: Arc<LogicalPlan>,
+    unit: &Unit,
+    group_expr: &[Expr],
+    max: u32,
+) -> Result<Arc<LogicalPlan>> {
+    use datafusion::functions::expr_fn::{concat_ws, md5};
+    use datafusion::functions_window::expr_fn::dense_rank;
+    use datafusion::logical_expr::{ExprFunctionExt, LogicalPlanBuilder};
+    let text = |e: Expr| {
+        let e = match e {
+            Expr::Alias(a) => *a.expr,
+            e => e,
+        };
+        cast(e, DataType::Utf8)
+    };
+    let mut parts = vec![text(Expr::Column(unit.col.clone()))];
+    parts.extend(group_expr.iter().cloned().map(text));
+    let key = md5(concat_ws(lit("|"), parts));
+    let rank_name = format!("{PREFIX}g{}", unit.id);
+    let rank = dense_rank()
+        .partition_by(vec![Expr::Column(unit.col.clone())])
+        .order_by(vec![key.sort(true, false)])
+        .build()?
+        .alias(&rank_name);
+    let plan = LogicalPlanBuilder::from(input)
+        .window(vec![rank])?
+        .filter(Expr::Column(Column::new_unqualified(&rank_name)).lt_eq(lit(i64::from(max))))?
+        .build()?;
+    Ok(Arc::new(plan))
 }
 
 /// The aggregate functions of an aggregate, with their position and lower-case name.

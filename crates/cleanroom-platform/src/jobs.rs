@@ -377,8 +377,13 @@ impl Jobs {
             .transition_job(id, JobStatus::Running, &JobUpdate::default(), &start)?;
         self.platform.record_lineage(id)?;
         // Intent before execution: the plan's hash and the static decision, recorded before
-        // any data is read; a record that cannot be written stops the job.
+        // any data is read; a record that cannot be written stops the job. The plan hash also
+        // keys the ε ledger's reuse of an identical answer.
+        let plan_hash: Mutex<Option<String>> = Mutex::new(None);
         let intent = |i: &cleanroom_engine::Intent| -> std::result::Result<(), String> {
+            if let Ok(mut p) = plan_hash.lock() {
+                *p = Some(i.plan_hash.clone());
+            }
             let outcome = match i.decision {
                 cleanroom_policy::decision::Verdict::Allowed => "allowed".to_string(),
                 cleanroom_policy::decision::Verdict::Blocked => {
@@ -437,7 +442,12 @@ impl Jobs {
         match outcome {
             Ok((report, json)) => {
                 let json = json.map_err(|e| Error::Internal(e.to_string()))?;
-                self.conclude(id, licence, scenario, &report, json)
+                let plan_hash = plan_hash
+                    .lock()
+                    .ok()
+                    .and_then(|p| p.clone())
+                    .unwrap_or_else(|| hash.to_owned());
+                self.conclude(id, licence, scenario, report, json, &plan_hash)
             }
             Err(e) => {
                 let class = match &e {
@@ -474,19 +484,63 @@ impl Jobs {
         )
     }
 
-    /// An executed job: its report, and for an allowed one its result file, then the status.
+    /// An executed job: its report, its ε charged (refused when the budget is spent), and for
+    /// an allowed one its result file, then the status.
     fn conclude(
         &self,
         id: JobId,
         licence: &str,
         scenario: &str,
-        report: &Report,
-        json: String,
+        mut report: Report,
+        mut json: String,
+        plan_hash: &str,
     ) -> Result<()> {
+        let mut earlier = None;
+        if report.is_allowed()
+            && let Some(epsilon) = report.epsilon
+        {
+            let budget = self
+                .platform
+                .charge_budget(id, licence, scenario, epsilon, &report, plan_hash)?;
+            earlier = budget.earlier;
+            if let Some(v) = budget.refusal.clone() {
+                report.decision = cleanroom_policy::decision::Verdict::Blocked;
+                report.violations.push(v);
+                report.batches.clear();
+            }
+            let mut value: serde_json::Value =
+                serde_json::from_str(&json).map_err(|e| Error::Internal(e.to_string()))?;
+            if let Some(obj) = value.as_object_mut() {
+                obj.insert(
+                    "budget".into(),
+                    serde_json::to_value(&budget).map_err(|e| Error::Internal(e.to_string()))?,
+                );
+                obj.insert(
+                    "decision".into(),
+                    serde_json::to_value(&report.decision)
+                        .map_err(|e| Error::Internal(e.to_string()))?,
+                );
+                obj.insert(
+                    "violations".into(),
+                    serde_json::to_value(&report.violations)
+                        .map_err(|e| Error::Internal(e.to_string()))?,
+                );
+            }
+            json = value.to_string();
+        }
+        let report = &report;
         if report.is_allowed() {
-            let bytes = report
-                .result_ipc()
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            // An identical re-run returns the stored answer itself.
+            let stored = match earlier {
+                Some(e) => self.store.result(e)?,
+                None => None,
+            };
+            let bytes = match stored {
+                Some(b) => b,
+                None => report
+                    .result_ipc()
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            };
             let digest = sha256_hex(&bytes);
             let audit = Audit::new(
                 self.platform.now(),

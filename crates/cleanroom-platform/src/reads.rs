@@ -46,6 +46,8 @@ pub struct LicenceView {
 pub struct CatalogView<'a> {
     pub datasets: Vec<&'a Dataset>,
     pub licences: Vec<&'a Licence>,
+    /// The ε ledger of each licence shown: spent and left per dataset.
+    pub budgets: std::collections::BTreeMap<String, Vec<crate::BudgetLine>>,
 }
 
 impl Platform {
@@ -239,6 +241,14 @@ impl Platform {
             })
             .map(|(_, d)| d)
             .collect();
-        Ok(CatalogView { datasets, licences })
+        let budgets = licences
+            .iter()
+            .map(|l| Ok((l.id.clone(), self.budget(&l.id)?)))
+            .collect::<Result<_>>()?;
+        Ok(CatalogView {
+            datasets,
+            licences,
+            budgets,
+        })
     }
 }

@@ -24,6 +24,7 @@ pub enum RuleId {
     FilterTargeting,
     JoinKey,
     DpRequired,
+    BudgetExhausted,
     PlanNode,
     FunctionNotAllowed,
     ThresholdGroup,
@@ -53,6 +54,7 @@ impl RuleId {
             RuleId::FilterTargeting => "filter.targeting",
             RuleId::JoinKey => "join.key",
             RuleId::DpRequired => "dp.required",
+            RuleId::BudgetExhausted => "budget.exhausted",
             RuleId::PlanNode => "plan.node",
             RuleId::FunctionNotAllowed => "function.not_allowed",
             RuleId::ThresholdGroup => "threshold.group",
@@ -82,6 +84,7 @@ impl RuleId {
             RuleId::FilterTargeting,
             RuleId::JoinKey,
             RuleId::DpRequired,
+            RuleId::BudgetExhausted,
             RuleId::PlanNode,
             RuleId::FunctionNotAllowed,
             RuleId::ThresholdGroup,
@@ -203,13 +206,13 @@ mod tests {
     #[test]
     fn rule_ids_round_trip_and_are_unique() {
         let mut names: Vec<&str> = RuleId::all().iter().map(|r| r.as_str()).collect();
-        assert_eq!(names.len(), 23);
+        assert_eq!(names.len(), 24);
         for r in RuleId::all() {
             assert_eq!(RuleId::parse(r.as_str()), Some(*r));
         }
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 23);
+        assert_eq!(names.len(), 24);
         assert_eq!(RuleId::parse("no.such_rule"), None);
     }
 

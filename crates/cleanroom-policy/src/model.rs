@@ -374,6 +374,10 @@ pub struct DisclosureRules {
     pub delta: f64,
     /// Rows one privacy unit may contribute to one group; further rows are dropped.
     pub max_rows_per_unit: u32,
+    /// Groups one privacy unit may contribute to in one aggregate (where a unit owns several
+    /// rows, e.g. insurance records under different statuses); its rows in further groups are
+    /// dropped.
+    pub max_groups_per_unit: u32,
     pub mechanism: Mechanism,
 }
 
@@ -420,6 +424,7 @@ pub struct PartialRules {
     pub epsilon: Option<f64>,
     pub delta: Option<f64>,
     pub max_rows_per_unit: Option<u32>,
+    pub max_groups_per_unit: Option<u32>,
     pub mechanism: Option<Mechanism>,
 }
 
@@ -469,6 +474,9 @@ impl DisclosureRules {
         }
         if let Some(l) = other.max_rows_per_unit {
             self.max_rows_per_unit = self.max_rows_per_unit.min(l);
+        }
+        if let Some(g) = other.max_groups_per_unit {
+            self.max_groups_per_unit = self.max_groups_per_unit.min(g);
         }
         if let Some(m) = other.mechanism {
             // The grade's choice replaces the global one; Gaussian wins between grades, so the

@@ -361,6 +361,34 @@ pub struct Review {
     pub at: DateTime<Utc>,
 }
 
+/// A job's ε, charged to every dataset it read.
+#[derive(Clone, Debug)]
+pub struct BudgetCharge {
+    pub licence: String,
+    pub job: JobId,
+    pub datasets: Vec<String>,
+    pub epsilon: f64,
+    /// The licence's budget per dataset.
+    pub limit: f64,
+    /// The same plan over the same data version gives the same (keyed) noisy answer.
+    pub plan_hash: String,
+    pub data_version: String,
+}
+
+/// What a budget charge did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Charged {
+    Charged,
+    /// The answer of this earlier job was given for the same plan and data: nothing charged.
+    Reused(JobId),
+    /// Nothing charged: this dataset's budget does not cover the job.
+    Exhausted {
+        dataset: String,
+        spent: f64,
+        limit: f64,
+    },
+}
+
 /// What [`Store::recover`] found after a start.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -470,6 +498,16 @@ pub trait Store: Send + Sync {
 
     /// The causes a product is held for; downloads stop while there is any.
     fn holds(&self, id: ProductId) -> Result<Vec<String>>;
+
+    /// Charges a job's ε to each dataset it read, atomically, with `audit` (its outcome is
+    /// replaced where the charge is refused or an earlier answer is reused): an earlier charge
+    /// for the same plan over the same data version means the same answer, reused without a new
+    /// charge; a dataset whose spent ε plus this one would pass the limit refuses the whole
+    /// charge.
+    fn charge_budget(&self, charge: &BudgetCharge, audit: &Audit) -> Result<Charged>;
+
+    /// ε spent per dataset under a licence, by dataset.
+    fn budget_spent(&self, licence: &str) -> Result<Vec<(String, f64)>>;
 
     /// Withdraws an approved product: downloads stop at once.
     fn withdraw_product(&self, id: ProductId, audit: &Audit) -> Result<()>;

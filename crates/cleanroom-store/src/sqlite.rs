@@ -16,9 +16,20 @@ use crate::log::{
     record_bytes,
 };
 use crate::{
-    Audit, AuditRecord, Error, JobId, JobKind, JobRow, JobStatus, JobUpdate, LicenceState, NewJob,
-    NewProduct, ProductId, ProductRow, ProductStatus, Recovery, Result, Review, Store, TokenRow,
+    Audit, AuditRecord, BudgetCharge, Charged, Error, JobId, JobKind, JobRow, JobStatus, JobUpdate,
+    LicenceState, NewJob, NewProduct, ProductId, ProductRow, ProductStatus, Recovery, Result,
+    Review, Store, TokenRow,
 };
+
+/// ε a licence has spent on a dataset.
+fn spent_in(tx: &rusqlite::Transaction<'_>, licence: &str, dataset: &str) -> Result<f64> {
+    tx.query_row(
+        "SELECT COALESCE(SUM(epsilon), 0.0) FROM budget_charges WHERE licence = ?1 AND dataset = ?2",
+        params![licence, dataset],
+        |r| r.get(0),
+    )
+    .map_err(db)
+}
 
 /// The schema, one step per entry; `PRAGMA user_version` holds how many are applied. Steps are
 /// only ever appended.
@@ -144,6 +155,24 @@ CREATE TABLE product_holds (
     since   TEXT NOT NULL,
     PRIMARY KEY (product, cause)
 );
+"#,
+    r#"
+CREATE TABLE budget_charges (
+    id           INTEGER PRIMARY KEY,
+    licence      TEXT NOT NULL,
+    dataset      TEXT NOT NULL,
+    job          INTEGER NOT NULL REFERENCES jobs (id),
+    epsilon      REAL NOT NULL,
+    plan_hash    TEXT NOT NULL,
+    data_version TEXT NOT NULL,
+    at           TEXT NOT NULL
+);
+CREATE INDEX budget_by_licence ON budget_charges (licence, dataset);
+CREATE INDEX budget_by_answer ON budget_charges (licence, plan_hash, data_version);
+CREATE TRIGGER budget_no_update BEFORE UPDATE ON budget_charges
+    BEGIN SELECT RAISE(ABORT, 'budget charges are append-only'); END;
+CREATE TRIGGER budget_no_delete BEFORE DELETE ON budget_charges
+    BEGIN SELECT RAISE(ABORT, 'budget charges are append-only'); END;
 "#,
 ];
 
@@ -1163,6 +1192,57 @@ impl Store for SqliteStore {
                 insert_audit(tx, audit)?;
             }
             Ok(changed > 0)
+        })
+    }
+
+    fn charge_budget(&self, c: &BudgetCharge, audit: &Audit) -> Result<Charged> {
+        self.tx(|tx| {
+            let earlier: Option<i64> = tx
+                .query_row(
+                    "SELECT job FROM budget_charges WHERE licence = ?1 AND plan_hash = ?2 AND data_version = ?3 LIMIT 1",
+                    params![c.licence, c.plan_hash, c.data_version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some(job) = earlier {
+                let mut a = audit.clone();
+                a.outcome = format!("reused the answer of {}", JobId(job));
+                insert_audit(tx, &a)?;
+                return Ok(Charged::Reused(JobId(job)));
+            }
+            for d in &c.datasets {
+                let spent = spent_in(tx, &c.licence, d)?;
+                if spent + c.epsilon > c.limit + 1e-9 {
+                    let mut a = audit.clone();
+                    a.outcome = format!("exhausted: {d}");
+                    insert_audit(tx, &a)?;
+                    return Ok(Charged::Exhausted {
+                        dataset: d.clone(),
+                        spent,
+                        limit: c.limit,
+                    });
+                }
+            }
+            for d in &c.datasets {
+                tx.execute(
+                    "INSERT INTO budget_charges (licence, dataset, job, epsilon, plan_hash, data_version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![c.licence, d, c.job.0, c.epsilon, c.plan_hash, c.data_version, ts(audit.at)],
+                )
+                .map_err(db)?;
+            }
+            insert_audit(tx, audit)?;
+            Ok(Charged::Charged)
+        })
+    }
+
+    fn budget_spent(&self, licence: &str) -> Result<Vec<(String, f64)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT dataset, SUM(epsilon) FROM budget_charges WHERE licence = ?1 GROUP BY dataset ORDER BY dataset",
+            )?;
+            let rows = stmt.query_map([licence], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
         })
     }
 

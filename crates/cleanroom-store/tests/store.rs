@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cleanroom_store::{
-    Audit, Error, JobId, JobKind, JobStatus, JobUpdate, NewJob, SqliteStore, Store, TokenRow,
+    Audit, BudgetCharge, Charged, Error, JobId, JobKind, JobStatus, JobUpdate, NewJob, SqliteStore,
+    Store, TokenRow,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -63,7 +64,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
         assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
         assert_eq!(store.pragma("synchronous").unwrap(), "2", "FULL");
         assert_eq!(store.pragma("foreign_keys").unwrap(), "1");
-        assert_eq!(store.pragma("user_version").unwrap(), "5");
+        assert_eq!(store.pragma("user_version").unwrap(), "6");
         assert!(store.pragma("cache_size").is_err(), "only known pragmas");
     }
     // A database from a newer binary is refused, not rewritten.
@@ -73,7 +74,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
     match SqliteStore::open(dir.path()) {
         Err(Error::Version {
             found: 99,
-            known: 5,
+            known: 6,
         }) => {}
         other => panic!("{:?}", other.map(|_| ())),
     }
@@ -464,5 +465,79 @@ fn a_product_is_decided_in_the_transaction_of_the_review_that_decides_it() {
         outcomes,
         vec!["CR-2026-000001"],
         "the decision has its own record"
+    );
+}
+
+#[test]
+fn budget_charges_are_atomic_reused_for_the_same_answer_and_refused_past_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let charge = |job: JobId, plan: &str, version: &str| BudgetCharge {
+        licence: "LIC-ELDER-2026".into(),
+        job,
+        datasets: vec!["residents".into(), "social_insurance".into()],
+        epsilon: 1.0,
+        limit: 2.5,
+        plan_hash: plan.into(),
+        data_version: version.into(),
+    };
+    let a = audit(t0(), "budget.charge", "job", "charged");
+    let (j1, j2, j3, j4) = (
+        submit(&store, t0()),
+        submit(&store, t0()),
+        submit(&store, t0()),
+        submit(&store, t0()),
+    );
+    assert_eq!(
+        store.charge_budget(&charge(j1, "p1", "v1"), &a).unwrap(),
+        Charged::Charged
+    );
+    // The same plan over the same data: the earlier answer, nothing charged.
+    assert_eq!(
+        store.charge_budget(&charge(j2, "p1", "v1"), &a).unwrap(),
+        Charged::Reused(j1)
+    );
+    // New data: a new answer, charged.
+    assert_eq!(
+        store.charge_budget(&charge(j3, "p1", "v2"), &a).unwrap(),
+        Charged::Charged
+    );
+    let spent = store.budget_spent("LIC-ELDER-2026").unwrap();
+    assert_eq!(
+        spent,
+        vec![("residents".into(), 2.0), ("social_insurance".into(), 2.0)]
+    );
+    // 2 + 1 > 2.5: refused, and nothing charged on either dataset.
+    assert_eq!(
+        store.charge_budget(&charge(j4, "p2", "v2"), &a).unwrap(),
+        Charged::Exhausted {
+            dataset: "residents".into(),
+            spent: 2.0,
+            limit: 2.5
+        }
+    );
+    assert_eq!(store.budget_spent("LIC-ELDER-2026").unwrap(), spent);
+    assert!(store.budget_spent("LIC-BIZ-2026").unwrap().is_empty());
+    // Every charge, reuse and refusal is a record.
+    let outcomes: Vec<String> = records(&store)
+        .into_iter()
+        .filter(|(_, action, _)| action == "budget.charge")
+        .map(|(_, _, o)| o)
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            "charged".to_string(),
+            format!("reused the answer of {j1}"),
+            "charged".into(),
+            "exhausted: residents".into()
+        ]
+    );
+    // The ledger cannot be rewritten.
+    let conn = rusqlite::Connection::open(dir.path().join("cleanroom.db")).unwrap();
+    assert!(conn.execute("DELETE FROM budget_charges", []).is_err());
+    assert!(
+        conn.execute("UPDATE budget_charges SET epsilon = 0", [])
+            .is_err()
     );
 }

@@ -1,4 +1,4 @@
 -- licence: LIC-ELDER-2026
 -- scenario: elderly-care-planning
--- why: ROLLUP produces subtotals that are themselves thresholded groups
+-- why: under DP, ROLLUP would count each person in several groups of one aggregate
 SELECT district, gender, count(*) AS n FROM residents GROUP BY ROLLUP(district, gender)
