@@ -47,18 +47,19 @@ fn counts_are_noisy_within_the_stated_bound() {
     let r = run(&engine, ELDER, sql);
     assert!(r.is_allowed(), "{:?}", r.violations);
     let dp = r.dp.as_ref().unwrap();
-    assert_eq!(r.epsilon, Some(1.0));
-    assert_eq!(dp.epsilon, 1.0);
-    // Two measurements (the threshold's unit count and COUNT(*)) share ε = 1.
+    assert_eq!(r.epsilon, Some(0.8));
+    assert_eq!(dp.epsilon, 0.8);
+    // Two measurements (the threshold's unit count and COUNT(*)) share ε = 0.8.
     assert_eq!(dp.measurements.len(), 2, "{dp:?}");
     assert!(
         dp.measurements
             .iter()
-            .all(|m| (m.epsilon - 0.5).abs() < 1e-12)
+            .all(|m| (m.epsilon - 0.4).abs() < 1e-12)
     );
     let bound = error95(&r, "count(*)", "count");
-    // One person, one row: sensitivity 1, Laplace scale 1/0.5.
-    assert_eq!(bound, 6.0, "95 % bound of a discrete Laplace of scale 2");
+    // One person, one row: sensitivity 1, Laplace scale 1/0.4.
+    // P(|X| > 7) = 2e^{-8/2.5} / (1 + e^{-1/2.5}) = 0.0488.
+    assert_eq!(bound, 7.0, "95 % bound of a discrete Laplace of scale 2.5");
     let truth = rows_text(&truth(
         tmp(),
         "SELECT district || '/' || gender, count(*) FROM residents GROUP BY 1",
@@ -302,7 +303,7 @@ fn optional_dp_applies_when_the_job_asks() {
     let mut req = request(ELDER.0, ELDER.1, sql);
     req.dp = true;
     let noisy = rt().block_on(engine.run(&req)).unwrap();
-    assert_eq!(noisy.epsilon, Some(1.0));
+    assert_eq!(noisy.epsilon, Some(0.8));
     assert_ne!(rows_text(&noisy.batches), rows_text(&exact.batches));
 }
 

@@ -159,7 +159,7 @@ fn an_allowed_job_runs_to_a_stored_result_with_its_records_in_order() {
         "the plan's hash, not the text's"
     );
     // ε is charged, under the plan's hash, before the result is stored.
-    assert_eq!(records[3].1, "charged 1");
+    assert_eq!(records[3].1, "charged 0.8");
     assert_eq!(records[3].2.as_deref(), Some(plan_hash.as_str()));
     assert_eq!(records[4].2, Some(digest));
     assert_eq!(records[5].1, "succeeded");
@@ -221,7 +221,7 @@ fn run_each(w: &World, sqls: &[&str]) -> Vec<JobRow> {
 
 #[test]
 fn the_epsilon_ledger_charges_reuses_identical_answers_and_refuses_when_spent() {
-    // A licence with ε = 2.5 per dataset: two distinct DP jobs fit, a third does not.
+    // A licence with ε = 2 per dataset: two distinct DP jobs of 0.8 fit, a third does not.
     let dir = tmp().join(format!("policies-budget-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     cleanroom_tests::copy_tree(&policies_dir(), &dir);
@@ -229,7 +229,7 @@ fn the_epsilon_ledger_charges_reuses_identical_answers_and_refuses_when_spent() 
     let text = std::fs::read_to_string(&lic).unwrap();
     std::fs::write(
         &lic,
-        text.replace("epsilon_budget = 10.0", "epsilon_budget = 2.5"),
+        text.replace("epsilon_budget = 10.0", "epsilon_budget = 2.0"),
     )
     .unwrap();
     let w = world_with(QueueLimits::default(), &dir);
@@ -241,7 +241,7 @@ fn the_epsilon_ledger_charges_reuses_identical_answers_and_refuses_when_spent() 
     };
     let (first, again, second, refused, late) = (&jobs[0], &jobs[1], &jobs[2], &jobs[3], &jobs[4]);
     assert_eq!(first.status, JobStatus::Succeeded);
-    assert_eq!(report(first)["budget"]["charged"], 1.0);
+    assert_eq!(report(first)["budget"]["charged"], 0.8);
     // The identical re-run: the same noisy answer, nothing charged.
     assert_eq!(again.status, JobStatus::Succeeded);
     assert_eq!(report(again)["budget"]["charged"], 0.0);
@@ -254,11 +254,10 @@ fn the_epsilon_ledger_charges_reuses_identical_answers_and_refuses_when_spent() 
     assert_eq!(second.status, JobStatus::Succeeded);
     let ledger = &report(second)["budget"]["datasets"][0];
     assert_eq!(ledger["dataset"], "residents");
-    assert_eq!(
-        (ledger["spent"].clone(), ledger["left"].clone()),
-        (2.0.into(), 0.5.into())
-    );
-    // ε 2 of 2.5 spent: the third distinct job is refused, and nothing of it is stored.
+    let num = |v: &serde_json::Value| v.as_f64().unwrap();
+    assert!((num(&ledger["spent"]) - 1.6).abs() < 1e-9, "{ledger}");
+    assert!((num(&ledger["left"]) - 0.4).abs() < 1e-9, "{ledger}");
+    // ε 1.6 of 2 spent: the third distinct job is refused, and nothing of it is stored.
     assert_eq!(refused.status, JobStatus::Blocked);
     let r = report(refused);
     assert_eq!(r["violations"][0]["rule"], "budget.exhausted");
@@ -267,10 +266,10 @@ fn the_epsilon_ledger_charges_reuses_identical_answers_and_refuses_when_spent() 
     // A spent budget still answers what was already answered, for free.
     assert_eq!(late.status, JobStatus::Succeeded);
     assert_eq!(late.result_sha256, first.result_sha256);
-    assert_eq!(
-        w.platform.budget(ELDER).unwrap()[0].spent,
-        2.0,
-        "residents: two charges of 1"
+    let spent = w.platform.budget(ELDER).unwrap()[0].spent;
+    assert!(
+        (spent - 1.6).abs() < 1e-9,
+        "residents: two charges of 0.8, not {spent}"
     );
     // Every charge, reuse and refusal is a record.
     let charges: Vec<String> = w
@@ -282,12 +281,12 @@ fn the_epsilon_ledger_charges_reuses_identical_answers_and_refuses_when_spent() 
         .map(|r| r.audit.outcome)
         .collect();
     assert_eq!(charges.len(), 5, "{charges:?}");
-    assert_eq!(charges[0], "charged 1");
+    assert_eq!(charges[0], "charged 0.8");
     assert!(charges[1].starts_with("reused the answer of"));
     assert_eq!(charges[3], "exhausted: residents");
     // The operator sees the ledger in the catalog.
     let catalog = w.platform.catalog(&acme()).unwrap();
-    assert_eq!(catalog.budgets[ELDER][0].left, 0.5);
+    assert!((catalog.budgets[ELDER][0].left - 0.4).abs() < 1e-9);
 }
 
 #[test]

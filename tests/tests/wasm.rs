@@ -78,7 +78,7 @@ fn the_elderly_need_index_is_released_per_district_after_the_checks() {
         .dp
         .as_ref()
         .expect("DP applies to the host's aggregation");
-    assert_eq!(r.report.epsilon, Some(1.0));
+    assert_eq!(r.report.epsilon, Some(0.8));
     assert!(dp.threshold > 10 && dp.measurements.len() >= 3, "{dp:?}");
     assert!(
         dp.measurements

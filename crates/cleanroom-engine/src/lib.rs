@@ -263,6 +263,13 @@ impl Engine {
         }
     }
 
+    /// Uses this noise key instead of the state directory's (replays, and tests that need fresh
+    /// noise per run over the same state).
+    pub fn with_noise_key(self, key: [u8; 32]) -> Self {
+        let _ = self.noise_key.set(key);
+        self
+    }
+
     /// The noise key: read from `state_dir/noise.key`, made from the operating system's random
     /// source on first use (readable by the owner only).
     pub(crate) fn noise_key(&self) -> Result<[u8; 32]> {

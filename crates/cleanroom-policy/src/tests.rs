@@ -368,7 +368,7 @@ fn effective_rules_combine_each_field_in_its_direction() {
         DpMode::Required,
         "the demo policy requires DP everywhere"
     );
-    assert_eq!(only_general.epsilon, 1.0);
+    assert_eq!(only_general.epsilon, 0.8);
 }
 
 // ---------------------------------------------------------------------------------------------
