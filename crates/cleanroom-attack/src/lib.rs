@@ -63,10 +63,10 @@ impl Profile {
         lp_queries_per_target: 2,
         membership_trials: 60,
     };
-    /// The full battery: 200 people, 1,000 rewrites.
+    /// The full battery: 200 people, 1,000 rewrites of each of 5 statistics.
     pub const FULL: Profile = Profile {
         targets: 200,
-        averaging_targets: 20,
+        averaging_targets: 5,
         rewrites: 1000,
         lp_queries_per_target: 2,
         membership_trials: 400,
@@ -479,6 +479,20 @@ pub fn bounded_least_squares(rows: &[(Vec<f64>, f64)], n: usize) -> Vec<f64> {
     x
 }
 
+type Cells = BTreeMap<(String, String, String), f64>;
+
+/// Rows of (district, year, gender, count) keyed by their three keys.
+fn keyed_cells(rows: Vec<Vec<String>>) -> Cells {
+    rows.into_iter()
+        .filter_map(|r| {
+            Some((
+                (r.first()?.clone(), r.get(1)?.clone(), r.get(2)?.clone()),
+                r.get(3)?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
 /// Suppressed (district, year, gender) cells recomputed as the released (district, year)
 /// margin minus the released other gender.
 fn margins(asker: &mut Asker<'_>, truth: &Truth) -> Result<Outcome> {
@@ -493,31 +507,14 @@ fn margins(asker: &mut Asker<'_>, truth: &Truth) -> Result<Outcome> {
     };
     let cells = released(asker.ask(cells_sql)?);
     let margin = released(asker.ask(margin_sql)?);
-    let true_cells: BTreeMap<(String, String, String), f64> = truth
-        .rows(cells_sql)?
-        .into_iter()
-        .filter_map(|r| {
-            Some((
-                (r.first()?.clone(), r.get(1)?.clone(), r.get(2)?.clone()),
-                r.get(3)?.parse().ok()?,
-            ))
-        })
-        .collect();
+    let true_cells = keyed_cells(truth.rows(cells_sql)?);
     let genders: Vec<String> = {
         let mut g: Vec<String> = true_cells.keys().map(|k| k.2.clone()).collect();
         g.sort();
         g.dedup();
         g
     };
-    let got: BTreeMap<(String, String, String), f64> = cells
-        .into_iter()
-        .filter_map(|r| {
-            Some((
-                (r.first()?.clone(), r.get(1)?.clone(), r.get(2)?.clone()),
-                r.get(3)?.parse().ok()?,
-            ))
-        })
-        .collect();
+    let got = keyed_cells(cells);
     let mut guesses: Vec<(f64, f64)> = Vec::new();
     for r in margin {
         let (Some(d), Some(y), Some(total)) = (

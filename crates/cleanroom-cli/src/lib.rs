@@ -5,6 +5,7 @@
 //! component failed, 5 a verification of the records failed.
 //! It must not own policy logic, planning or checks: those live in the library crates.
 
+mod attack;
 mod audit;
 mod audit_bench;
 mod bench;
@@ -152,6 +153,9 @@ enum Command {
         #[command(flatten)]
         home: Home,
     },
+    /// Run the attack battery against a running sandbox, as an operator: differencing,
+    /// trackers, averaging, reconstruction, margins; scored against the data files.
+    Attack(attack::AttackArgs),
     /// Statutory reports.
     Report {
         #[command(subcommand)]
@@ -620,6 +624,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => bench::run(&home, rows, runs, out.as_deref()),
         Command::Audit { command, home } => audit::run(&home.state, command),
         Command::Lineage { command, home } => lineage::run(&home, command),
+        Command::Attack(args) => attack::run(args),
         Command::Report {
             command: ReportCommand::Annual { year, out },
             home,
