@@ -266,6 +266,29 @@ fn utility(rows: u64, runs: usize) -> (f64, f64) {
     (sum / n.max(1) as f64, max)
 }
 
+const MARKER: &str = "<!-- attacks -->";
+
+/// Replaces (or appends) this battery's section of BENCHMARKS.md: from its marker line to the
+/// next marker or the end; the other sections stay as they are.
+fn write_section(path: &Path, report: &str) {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let body = format!(
+        "## The attack battery (`CLEANROOM_ATTACKS=full cargo test --release -p cleanroom-tests --test attacks`)\n\n{}",
+        report.trim_end()
+    );
+    let new = match old.find(MARKER) {
+        Some(start) => {
+            let after = start + MARKER.len();
+            let end = old[after..]
+                .find("\n<!-- ")
+                .map_or(old.len(), |i| after + i + 1);
+            format!("{}{MARKER}\n{body}\n\n{}", &old[..start], &old[end..])
+        }
+        None => format!("{}\n\n{MARKER}\n{body}\n", old.trim_end()),
+    };
+    std::fs::write(path, new.trim_end().to_owned() + "\n").unwrap();
+}
+
 fn find<'a>(outcomes: &'a [Outcome], prefix: &str) -> &'a Outcome {
     outcomes
         .iter()
@@ -335,9 +358,9 @@ fn main() {
     ));
     println!("{report}");
     if full {
-        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/attacks.md");
-        std::fs::write(&out, &report).unwrap();
-        println!("written to {}", out.display());
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+        write_section(&out, &report);
+        println!("written to the `{MARKER}` section of {}", out.display());
     }
 
     // Without DP the attacks work: the battery can tell a leak from no leak.
