@@ -215,8 +215,28 @@ fn print_report(job: &serde_json::Value) {
     }
     if let Some(n) = report["suppressed_groups"].as_u64().filter(|n| *n > 0) {
         println!(
-            "     suppressed groups: {n} (below k={} or dominated)",
+            "     suppressed groups: {n} (below k={} or the noisy threshold, or dominated)",
             report["k"]
+        );
+    }
+    if let Some(eps) = report["epsilon"].as_f64() {
+        let left: Vec<String> = report["budget"]["datasets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                format!(
+                    "{} {:.1}",
+                    d["dataset"].as_str().unwrap_or(""),
+                    d["left"].as_f64().unwrap_or(0.0)
+                )
+            })
+            .collect();
+        println!(
+            "     differential privacy: ε = {eps} spent (charged {}), noisy threshold {}; ε left: {}",
+            report["budget"]["charged"],
+            report["dp"]["threshold"],
+            left.join(", ")
         );
     }
     if let Some(e) = report["error"].as_str() {
