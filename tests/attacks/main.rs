@@ -303,18 +303,33 @@ fn main() {
     let exact = exact_policies_dir(tmp());
     let dp = policies_dir();
 
-    let mut off = EngineOracle {
-        engine: engine(&exact, data_dir(tmp()), tmp().join("state-attacks-off")),
-        rt: rt(),
+    let engine_oracle = |policies: PathBuf, state: &'static str| {
+        move || -> anyhow::Result<Box<dyn Oracle>> {
+            Ok(Box::new(EngineOracle {
+                engine: engine(&policies, data_dir(tmp()), tmp().join(state)),
+                rt: rt(),
+            }))
+        }
     };
-    let dp_off = cleanroom_attack::battery(&mut off, &truth, profile).unwrap();
-    let mut noise = EngineOracle {
-        engine: engine(&dp, data_dir(tmp()), tmp().join("state-attacks-dp")),
-        rt: rt(),
-    };
-    let dp_unlimited = cleanroom_attack::battery(&mut noise, &truth, profile).unwrap();
-    let mut platform = PlatformOracle::new(&dp);
-    let dp_ledger = cleanroom_attack::battery(&mut platform, &truth, profile).unwrap();
+    let dp_off = cleanroom_attack::battery(
+        &mut engine_oracle(exact.clone(), "state-attacks-off"),
+        &truth,
+        profile,
+    )
+    .unwrap();
+    let dp_unlimited = cleanroom_attack::battery(
+        &mut engine_oracle(dp.clone(), "state-attacks-dp"),
+        &truth,
+        profile,
+    )
+    .unwrap();
+    // Each attack against a fresh platform: its own licence budget and refusal counter.
+    let dp_ledger = cleanroom_attack::battery(
+        &mut || -> anyhow::Result<Box<dyn Oracle>> { Ok(Box::new(PlatformOracle::new(&dp))) },
+        &truth,
+        profile,
+    )
+    .unwrap();
     let m_off = membership(&exact, profile.membership_trials);
     let m_dp = membership(&dp, profile.membership_trials);
     let utility_rows = if full { 100_000 } else { cleanroom_tests::ROWS };
@@ -332,7 +347,7 @@ fn main() {
         ("DP off (thresholds, dominance, scans)", &dp_off),
         ("DP on, no ε ledger (unlimited queries)", &dp_unlimited),
         (
-            "DP on, through the platform and its ε ledger (the default)",
+            "DP on, through the platform and its ε ledger (the default; a fresh licence budget per attack)",
             &dp_ledger,
         ),
     ] {
@@ -373,8 +388,12 @@ fn main() {
     // The goals at the default policy.
     for o in dp_ledger.iter().chain(&dp_unlimited) {
         if o.metric == "success rate" && !o.attack.starts_with("reconstruction") {
+            // 5 points, or two standard errors of the baseline where few targets were scored
+            // (the margin attack scores only the cells that were suppressed).
+            let b = o.baseline;
+            let tolerance = 0.05f64.max(2.0 * (b * (1.0 - b) / o.targets.max(1) as f64).sqrt());
             assert!(
-                o.success <= o.baseline + 0.05,
+                o.success <= o.baseline + tolerance,
                 "{} succeeds {:.3} against a baseline of {:.3}",
                 o.attack,
                 o.success,

@@ -221,11 +221,6 @@ impl<'a> Asker<'a> {
             Answer::Refused(_) => None,
         })
     }
-
-    fn reset_counts(&mut self) {
-        self.queries = 0;
-        self.refused = 0;
-    }
 }
 
 /// SUM of the attribute (1 when married) over residents matching `filter`.
@@ -247,25 +242,49 @@ fn share(hits: usize, n: usize) -> f64 {
     hits as f64 / n.max(1) as f64
 }
 
-/// Runs every attack that needs only queries, in order.
-pub fn battery(oracle: &mut dyn Oracle, truth: &Truth, profile: Profile) -> Result<Vec<Outcome>> {
+/// Makes the oracle each attack asks: a fresh one per attack (its own ε budget), or the same
+/// service again.
+pub type OracleFactory<'a> = dyn FnMut() -> Result<Box<dyn Oracle>> + 'a;
+
+/// Runs every attack that needs only queries, in order, each with an oracle from `make`.
+pub fn battery(
+    make: &mut OracleFactory<'_>,
+    truth: &Truth,
+    profile: Profile,
+) -> Result<Vec<Outcome>> {
     let targets = truth.targets(profile.targets, 20_261_128)?;
-    let mut asker = Asker::new(oracle);
     let mut out = Vec::new();
     for variant in ["<>", "NOT", "NOT IN"] {
-        out.push(differencing(&mut asker, &targets, variant)?);
+        let mut oracle = make()?;
+        out.push(differencing(
+            &mut Asker::new(oracle.as_mut()),
+            &targets,
+            variant,
+        )?);
     }
-    out.push(tracker(&mut asker, truth, &targets)?);
-    out.push(averaging(&mut asker, truth, &targets, profile)?);
-    out.push(reconstruction(&mut asker, &targets, profile)?);
-    out.push(margins(&mut asker, truth)?);
+    let mut oracle = make()?;
+    out.push(tracker(&mut Asker::new(oracle.as_mut()), truth, &targets)?);
+    let mut oracle = make()?;
+    out.push(averaging(
+        &mut Asker::new(oracle.as_mut()),
+        truth,
+        &targets,
+        profile,
+    )?);
+    let mut oracle = make()?;
+    out.push(reconstruction(
+        &mut Asker::new(oracle.as_mut()),
+        &targets,
+        profile,
+    )?);
+    let mut oracle = make()?;
+    out.push(margins(&mut Asker::new(oracle.as_mut()), truth)?);
     Ok(out)
 }
 
 /// Everyone of the target's district and gender, then the same without the target's birth
 /// date: the difference is the target's attribute.
 fn differencing(asker: &mut Asker<'_>, targets: &[Target], variant: &str) -> Result<Outcome> {
-    asker.reset_counts();
     let (fallback, baseline) = majority(targets);
     let mut hits = 0;
     for t in targets {
@@ -303,7 +322,6 @@ fn differencing(asker: &mut Asker<'_>, targets: &[Target], variant: &str) -> Res
 
 /// Denning's general tracker with the padding predicate T = the most common hukou type.
 fn tracker(asker: &mut Asker<'_>, truth: &Truth, targets: &[Target]) -> Result<Outcome> {
-    asker.reset_counts();
     let (fallback, baseline) = majority(targets);
     let common = truth
         .rows(
@@ -346,7 +364,6 @@ fn averaging(
     targets: &[Target],
     profile: Profile,
 ) -> Result<Outcome> {
-    asker.reset_counts();
     let chosen = &targets[..profile.averaging_targets.min(targets.len())];
     let (mut se_one, mut se_avg, mut n) = (0.0, 0.0, 0usize);
     for t in chosen {
@@ -401,7 +418,6 @@ fn averaging(
 /// least-squares solution rounded to 0/1. Scored with all answers and with the answers the
 /// budget admits.
 fn reconstruction(asker: &mut Asker<'_>, targets: &[Target], profile: Profile) -> Result<Outcome> {
-    asker.reset_counts();
     let (_, baseline) = majority(targets);
     let n = targets.len();
     let m = n * profile.lp_queries_per_target;
@@ -496,7 +512,6 @@ fn keyed_cells(rows: Vec<Vec<String>>) -> Cells {
 /// Suppressed (district, year, gender) cells recomputed as the released (district, year)
 /// margin minus the released other gender.
 fn margins(asker: &mut Asker<'_>, truth: &Truth) -> Result<Outcome> {
-    asker.reset_counts();
     let cells_sql = "SELECT district, CAST(date_part('year', birth_date) AS BIGINT) AS y, gender, count(*) AS n FROM residents GROUP BY district, date_part('year', birth_date), gender";
     let margin_sql = "SELECT district, CAST(date_part('year', birth_date) AS BIGINT) AS y, count(*) AS n FROM residents GROUP BY district, date_part('year', birth_date)";
     let released = |a: Answer| -> Vec<Vec<String>> {

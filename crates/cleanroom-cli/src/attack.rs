@@ -109,16 +109,20 @@ pub(crate) fn run(args: AttackArgs) -> Result<u8> {
         Which::Fast => Profile::FAST,
         Which::Full => Profile::FULL,
     };
-    let mut oracle = HttpOracle {
-        client: Client::new(args.addr).with_token(&args.token),
-        licence: args.licence,
-        scenario: args.scenario,
-    };
     eprintln!(
         "attacking {} as an operator: {} targets ({:?} profile); each query is a job",
         args.addr, profile.targets, args.profile
     );
-    let outcomes = cleanroom_attack::battery(&mut oracle, &truth, profile)?;
+    // One server: every attack spends the same licence's budget, in turn.
+    let client = Client::new(args.addr).with_token(&args.token);
+    let mut make = || -> Result<Box<dyn Oracle>> {
+        Ok(Box::new(HttpOracle {
+            client: client.clone(),
+            licence: args.licence.clone(),
+            scenario: args.scenario.clone(),
+        }))
+    };
+    let outcomes = cleanroom_attack::battery(&mut make, &truth, profile)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcomes)?);
     } else {
