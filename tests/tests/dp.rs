@@ -147,8 +147,9 @@ fn sums_clamp_each_value_and_bound_each_persons_rows() {
         .iter()
         .find(|m| m.statistic == "sum")
         .unwrap();
-    // Three rows per person at most, each clamped into [0, 60 000], one district per person.
-    assert_eq!(sum.sensitivity, 180_000.0);
+    // Three rows per person and group, in three groups at most, each clamped into
+    // [0, 60 000].
+    assert_eq!(sum.sensitivity, 540_000.0);
     // The truth the noise is centred on: each wage clamped (no one has more than 3 rows).
     let clamped = by_key(rows_text(&truth(
         tmp(),
@@ -173,9 +174,28 @@ fn sums_clamp_each_value_and_bound_each_persons_rows() {
     }
 }
 
+/// The demo policies with one line of disclosure.toml changed.
+fn policies_with(name: &str, from: &str, to: &str) -> PathBuf {
+    let dir = tmp().join(format!("policies-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_tree(&policies_dir(), &dir);
+    let path = dir.join("disclosure.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "disclosure.toml has `{from}`");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    dir
+}
+
 #[test]
 fn a_person_counts_in_one_group_of_an_aggregate_only() {
-    let engine = engine_with(tmp(), &policies_dir());
+    let engine = engine_with(
+        tmp(),
+        &policies_with(
+            "one-group",
+            "max_groups_per_unit = 3",
+            "max_groups_per_unit = 1",
+        ),
+    );
     // Insured persons may have records under several statuses: counted per status they would
     // be in several groups at once.
     let r = run(
