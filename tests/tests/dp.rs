@@ -344,3 +344,47 @@ fn aggregates_without_a_mechanism_are_refused_under_dp() {
         );
     }
 }
+
+#[test]
+fn a_released_count_carries_exactly_the_stated_noise() {
+    // Fresh keys, the same data: the released count minus the truth is a sample of the noise.
+    let sql = "SELECT district, count(*) AS n FROM residents GROUP BY district";
+    let truth: BTreeMap<String, f64> = by_key(rows_text(&truth(tmp(), sql)))
+        .into_iter()
+        .map(|(k, v)| (k, v[0]))
+        .collect();
+    let runtime = rt();
+    let mut noise = Vec::new();
+    let mut scale = 0.0;
+    for i in 0..150u8 {
+        let engine = engine_with(tmp(), &policies_dir()).with_noise_key([i; 32]);
+        let r = runtime
+            .block_on(engine.run(&request(ELDER.0, ELDER.1, sql)))
+            .unwrap();
+        scale = r.dp.as_ref().unwrap().measurements[1].scale;
+        for (k, v) in by_key(rows_text(&r.batches)) {
+            noise.push(v[0] - truth[&k]);
+        }
+    }
+    // Discrete Laplace of scale t: mean 0, variance 2e^{-1/t} / (1 - e^{-1/t})².
+    assert_eq!(scale, 2.5);
+    let q = (-1.0f64 / scale).exp();
+    let var = 2.0 * q / (1.0 - q).powi(2);
+    let n = noise.len() as f64;
+    let mean = noise.iter().sum::<f64>() / n;
+    let sample_var = noise.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    assert!(
+        mean.abs() < 4.0 * (var / n).sqrt(),
+        "mean {mean} over {n} samples"
+    );
+    assert!(
+        (sample_var / var - 1.0).abs() < 0.2,
+        "variance {sample_var}, expected {var}"
+    );
+    let zeros = noise.iter().filter(|x| **x == 0.0).count() as f64 / n;
+    let p0 = (1.0 - q) / (1.0 + q);
+    assert!(
+        (zeros - p0).abs() < 4.0 * (p0 * (1.0 - p0) / n).sqrt(),
+        "P(0) {zeros} vs {p0}"
+    );
+}
