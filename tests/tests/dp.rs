@@ -388,3 +388,34 @@ fn a_released_count_carries_exactly_the_stated_noise() {
         "P(0) {zeros} vs {p0}"
     );
 }
+
+#[test]
+fn the_gaussian_mechanism_is_chosen_by_policy() {
+    let engine = engine_with(
+        tmp(),
+        &policies_with(
+            "gaussian",
+            "mechanism = \"laplace\"",
+            "mechanism = \"gaussian\"",
+        ),
+    );
+    let sql = "SELECT district, count(*) AS n FROM residents GROUP BY district";
+    let r = run(&engine, ELDER, sql);
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let dp = r.dp.as_ref().unwrap();
+    let m = &dp.measurements[1];
+    assert_eq!(m.mechanism, cleanroom_policy::Mechanism::Gaussian);
+    // σ = Δ √(2 ln(1.25 / δ_each)) / ε_each with δ_each = 1e-6 / 2, ε_each = 0.4.
+    let sigma = (2.0 * (1.25f64 / 5e-7).ln()).sqrt() / 0.4;
+    assert!((m.scale - sigma).abs() < 1e-9, "{} vs {sigma}", m.scale);
+    assert!(m.delta > 0.0);
+    let truth = by_key(rows_text(&truth(tmp(), sql)));
+    for (k, v) in by_key(rows_text(&r.batches)) {
+        assert!(
+            (v[0] - truth[&k][0]).abs() <= 3.0 * m.error95,
+            "{k}: {} vs {}",
+            v[0],
+            truth[&k][0]
+        );
+    }
+}
