@@ -61,6 +61,7 @@ fn dependency_direction() {
         (
             "cleanroom-platform",
             &[
+                "cleanroom-attack",
                 "cleanroom-policy",
                 "cleanroom-engine",
                 "cleanroom-wasm",

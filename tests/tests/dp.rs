@@ -419,3 +419,25 @@ fn the_gaussian_mechanism_is_chosen_by_policy() {
         );
     }
 }
+
+#[test]
+fn measurement_targets_never_quote_a_literal_of_the_query() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let r = run(
+        &engine,
+        ELDER,
+        "SELECT district, sum(CASE WHEN marital_status = '已婚' THEN 1 ELSE 0 END) AS married FROM residents GROUP BY district",
+    );
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let dp = r.dp.as_ref().unwrap();
+    let sum = dp
+        .measurements
+        .iter()
+        .find(|m| m.statistic == "sum")
+        .unwrap_or_else(|| panic!("no sum measurement: {dp:?}"));
+    assert!(sum.target.contains("marital_status"), "{}", sum.target);
+    for m in &dp.measurements {
+        assert!(!m.target.contains("已婚"), "{}", m.target);
+    }
+    assert!(!serde_json::to_string(&r).unwrap().contains("已婚"));
+}

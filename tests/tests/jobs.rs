@@ -93,16 +93,21 @@ async fn finished(store: &SqliteStore, id: JobId) -> JobRow {
     panic!("{id} did not finish within a minute");
 }
 
+/// Runs one allowed job to its end (the workers started).
+async fn allowed(w: &World) -> JobRow {
+    let id = queued(
+        w.jobs
+            .submit_sql(&acme(), ELDER, SCENARIO, ALLOWED)
+            .unwrap(),
+    );
+    finished(&w.store, id).await
+}
+
 /// Starts the workers and runs one allowed job to its end.
 fn run_allowed(w: &World) -> JobRow {
     rt().block_on(async {
         w.jobs.start();
-        let id = queued(
-            w.jobs
-                .submit_sql(&acme(), ELDER, SCENARIO, ALLOWED)
-                .unwrap(),
-        );
-        finished(&w.store, id).await
+        allowed(w).await
     })
 }
 
@@ -795,4 +800,154 @@ fn passport_verifies_and_each_change_is_named(w: &World, id: cleanroom_store::Pr
         failed(verify_passport(&content, "{not json", &key)),
         ["passport"]
     );
+}
+
+/// The battery's attacks on a few people: enough to run every attack through the shadow.
+const SMALL_BATTERY: cleanroom_attack::Profile = cleanroom_attack::Profile {
+    targets: 8,
+    averaging_targets: 1,
+    rewrites: 3,
+    lp_queries_per_target: 2,
+    membership_trials: 0,
+};
+
+/// Waits (bounded) until a product's battery has finished.
+async fn battery_done(w: &World, id: cleanroom_store::ProductId) -> cleanroom_store::ProductCheck {
+    for _ in 0..6_000 {
+        let check = w.store.product_check(id).unwrap().expect("a battery");
+        if check.status != cleanroom_store::CheckStatus::Pending {
+            return check;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the battery of {id} did not finish within ten minutes");
+}
+
+#[test]
+fn each_product_gets_the_attack_battery_in_a_shadow_and_reviews_wait_for_it() {
+    use cleanroom_store::CheckStatus;
+    let w = world(QueueLimits::default());
+    w.jobs.set_battery(Some(SMALL_BATTERY));
+    let rt = rt();
+    let (id, spent_before, records_before) = rt.block_on(async {
+        w.jobs.start();
+        let job = allowed(&w).await;
+        let spent_before = w.platform.budget(ELDER).unwrap();
+        let records_before = w.store.audit_after(0, 10_000).unwrap().len();
+        let id = w.jobs.request_product(&acme(), job.id, "n", "d").unwrap();
+        battery_done(&w, id).await;
+        (id, spent_before, records_before)
+    });
+    let check = w.store.product_check(id).unwrap().unwrap();
+    assert_eq!(check.status, CheckStatus::Done, "{:?}", check.report);
+    let report: serde_json::Value = serde_json::from_str(check.report.as_deref().unwrap()).unwrap();
+    let outcomes = report["outcomes"].as_array().unwrap();
+    let attacks: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["attack"].as_str().unwrap())
+        .collect();
+    assert_eq!(attacks.len(), 7, "{attacks:?}");
+    assert!(attacks.iter().any(|a| a.starts_with("differencing")));
+    assert!(attacks.iter().any(|a| a.starts_with("reconstruction")));
+    assert!(report["queries"].as_u64().unwrap() > 20, "{report}");
+    // The ledger and the threshold refused some of the attacks' queries.
+    assert!(outcomes.iter().any(|o| o["refused"].as_u64().unwrap() > 0));
+    // The attacks ran in shadows: the operator's own ledger and jobs are as they were, the
+    // record has the request and the battery's two records only, and no shadow is left behind.
+    assert_eq!(w.platform.budget(ELDER).unwrap(), spent_before);
+    assert_eq!(w.store.jobs(None, 100).unwrap().len(), 1);
+    let records = w.store.audit_after(0, 10_000).unwrap();
+    let battery: Vec<&str> = records[records_before..]
+        .iter()
+        .filter(|r| r.audit.action == "product.battery")
+        .map(|r| r.audit.outcome.as_str())
+        .collect();
+    assert_eq!(battery, ["pending", "done"]);
+    assert_eq!(records.len(), records_before + 3);
+    let state = tmp().join(format!("state-{}", std::process::id()));
+    let left: Vec<_> = std::fs::read_dir(state)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("battery-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Reviewers read it; the passport carries its digest and figures.
+    let view = w
+        .platform
+        .product(&principal("rev-1", Role::Reviewer), id)
+        .unwrap();
+    assert_eq!(
+        view.battery.as_ref().unwrap().report.as_ref().unwrap()["outcomes"],
+        report["outcomes"]
+    );
+    for r in ["rev-1", "rev-2"] {
+        w.platform
+            .review(&principal(r, Role::Reviewer), id, true, "read the battery")
+            .unwrap();
+    }
+    let passport: serde_json::Value =
+        serde_json::from_str(&w.platform.passport(&acme(), id).unwrap()).unwrap();
+    assert_eq!(passport["battery"]["status"], "done");
+    assert_eq!(
+        passport["battery"]["report_sha256"],
+        cleanroom_engine::sha256_hex(check.report.as_deref().unwrap().as_bytes())
+    );
+    assert_eq!(passport["battery"]["outcomes"].as_array().unwrap().len(), 7);
+}
+
+#[test]
+fn a_review_waits_for_a_pending_battery_and_a_licence_without_residents_gets_none() {
+    use cleanroom_store::{Audit, CheckStatus, ProductCheck, ProductStatus};
+    let w = world(QueueLimits::default());
+    let rev1 = principal("rev-1", Role::Reviewer);
+    let north = principal("northstar-data", Role::Operator);
+    let rt = rt();
+    rt.block_on(async {
+        w.jobs.start();
+        let job = allowed(&w).await;
+        let id = w
+            .platform
+            .request_product(&acme(), job.id, "n", "d")
+            .unwrap();
+        // A battery still running: reviews are refused until it has finished.
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+        let pending = ProductCheck {
+            status: CheckStatus::Pending,
+            report: None,
+            at,
+        };
+        let audit = Audit::new(at, "cleanroom", "system", "product.battery", "p", "pending");
+        w.store.set_product_check(id, &pending, &audit).unwrap();
+        assert!(matches!(
+            w.platform.review(&rev1, id, true, "fine"),
+            Err(Error::Unavailable(_))
+        ));
+        let view = w.platform.product(&rev1, id).unwrap();
+        assert_eq!(view.product.status, ProductStatus::Pending);
+        assert!(view.reviews.is_empty());
+        // A restart on a server that runs no battery closes it; the review goes through.
+        w.jobs.resume_batteries().unwrap();
+        let check = w.store.product_check(id).unwrap().unwrap();
+        assert_eq!(check.status, CheckStatus::NotApplicable);
+        w.platform.review(&rev1, id, true, "fine").unwrap();
+
+        // The business licence covers no residents: the battery does not apply, and says why.
+        w.jobs.set_battery(Some(SMALL_BATTERY));
+        let job = queued(
+            w.jobs
+                .submit_sql(
+                    &north,
+                    "LIC-BIZ-2026",
+                    "enterprise-employment",
+                    "SELECT district, COUNT(*) AS n FROM enterprises GROUP BY district",
+                )
+                .unwrap(),
+        );
+        let job = finished(&w.store, job).await;
+        assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.report);
+        let id = w.jobs.request_product(&north, job.id, "n", "d").unwrap();
+        let check = battery_done(&w, id).await;
+        assert_eq!(check.status, CheckStatus::NotApplicable);
+        assert!(check.report.unwrap().contains("`residents`"));
+    });
 }

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
@@ -97,11 +98,19 @@ pub struct Target {
 }
 
 impl Target {
+    /// Everyone of the target's district and gender.
+    fn group(&self) -> String {
+        format!(
+            "district = {} AND gender = {}",
+            lit(&self.district),
+            lit(&self.gender)
+        )
+    }
+
     fn predicate(&self) -> String {
         format!(
-            "(district = {} AND gender = {} AND birth_date = DATE {})",
-            lit(&self.district),
-            lit(&self.gender),
+            "({} AND birth_date = DATE {})",
+            self.group(),
             lit(&self.birth_date)
         )
     }
@@ -112,6 +121,30 @@ pub const MARRIED: &str = "已婚";
 
 fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Every cell of `batches` as text, row by row: what an attacker reads of an answer.
+pub fn rows_text(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>> {
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let mut out = Vec::new();
+    for b in batches {
+        let fmts = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &FormatOptions::default()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for r in 0..b.num_rows() {
+            out.push(fmts.iter().map(|f| f.value(r).to_string()).collect());
+        }
+    }
+    Ok(out)
+}
+
+/// The rows of an Arrow IPC stream (a stored result), as text.
+pub fn ipc_rows_text(bytes: &[u8]) -> Result<Vec<Vec<String>>> {
+    let batches = datafusion::arrow::ipc::reader::StreamReader::try_new(bytes, None)?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    rows_text(&batches)
 }
 
 /// The truth, read from the data files with a plain DataFusion session (the evaluator's view,
@@ -134,22 +167,10 @@ impl Truth {
     }
 
     pub fn rows(&self, sql: &str) -> Result<Vec<Vec<String>>> {
-        use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
         let batches = self
             .rt
             .block_on(async { self.ctx.sql(sql).await?.collect().await })?;
-        let mut out = Vec::new();
-        for b in &batches {
-            let fmts = b
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &FormatOptions::default()))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            for r in 0..b.num_rows() {
-                out.push(fmts.iter().map(|f| f.value(r).to_string()).collect());
-            }
-        }
-        Ok(out)
+        rows_text(&batches)
     }
 
     /// `n` random residents who are the only one of their district, gender and birth date.
@@ -288,11 +309,7 @@ fn differencing(asker: &mut Asker<'_>, targets: &[Target], variant: &str) -> Res
     let (fallback, baseline) = majority(targets);
     let mut hits = 0;
     for t in targets {
-        let group = format!(
-            "district = {} AND gender = {}",
-            lit(&t.district),
-            lit(&t.gender)
-        );
+        let group = t.group();
         let b = format!("DATE {}", lit(&t.birth_date));
         let without = match variant {
             "<>" => format!("{group} AND birth_date <> {b}"),
@@ -367,11 +384,7 @@ fn averaging(
     let chosen = &targets[..profile.averaging_targets.min(targets.len())];
     let (mut se_one, mut se_avg, mut n) = (0.0, 0.0, 0usize);
     for t in chosen {
-        let group = format!(
-            "district = {} AND gender = {}",
-            lit(&t.district),
-            lit(&t.gender)
-        );
+        let group = t.group();
         let exact = married_sum(&group);
         let mut answers = Vec::new();
         for i in 0..profile.rewrites {

@@ -118,6 +118,7 @@ pub(crate) fn tour(home: &Home, rows: u64) -> anyhow::Result<u8> {
             ..cleanroom_server::Limits::default()
         },
         log: cleanroom_server::LogConfig::default(),
+        battery: cleanroom_platform::BatteryProfile::Fast,
     };
     let rt = runtime()?;
     let server = rt.block_on(cleanroom_server::Running::start(&config))?;
@@ -192,6 +193,63 @@ fn wait(c: &Client, id: &str) -> anyhow::Result<serde_json::Value> {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     Err(anyhow::anyhow!("{id} did not finish in 150 s"))
+}
+
+/// Waits for a product's attack battery (reviews wait for it), showing its progress, then prints
+/// what each attack achieved against its baseline.
+fn wait_battery(c: &Client, product: &str) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let mut shown = 0;
+    loop {
+        let r = c.get(&format!("/v1/products/{product}"))?;
+        check(&r, &[200])?;
+        let battery = r.json()["battery"].clone();
+        if battery.is_null() {
+            println!("   (no attack battery on this server)");
+            return Ok(());
+        }
+        let status = battery["status"].as_str().unwrap_or("").to_owned();
+        if status != "pending" {
+            println!("   attack battery: {status}");
+            let report = &battery["report"];
+            for o in report["outcomes"].as_array().into_iter().flatten() {
+                let (success, baseline) = (
+                    o["success"].as_f64().unwrap_or(0.0),
+                    o["baseline"].as_f64().unwrap_or(0.0),
+                );
+                let figures = if o["metric"] == "rmse" {
+                    format!("rmse {success:.2} vs one answer's {baseline:.2}")
+                } else {
+                    format!(
+                        "{:.1} % right vs guessing {:.1} %",
+                        success * 100.0,
+                        baseline * 100.0
+                    )
+                };
+                println!(
+                    "     {:<30} {figures}  ({} queries, {} refused)",
+                    o["attack"].as_str().unwrap_or(""),
+                    o["queries"],
+                    o["refused"],
+                );
+            }
+            if let Some(e) = report["error"].as_str() {
+                println!("     {e}");
+            }
+            return Ok(());
+        }
+        let secs = started.elapsed().as_secs();
+        if secs >= 600 {
+            return Err(anyhow::anyhow!(
+                "the attack battery of {product} did not finish in 600 s"
+            ));
+        }
+        if secs >= shown {
+            println!("   attack battery running against the policy in force… {secs} s");
+            shown = secs + 10;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }
 
 fn print_report(job: &serde_json::Value) {
@@ -403,6 +461,7 @@ fn walk(
     check(&r, &[201])?;
     let product = r.json()["id"].as_str().unwrap_or("").to_owned();
     println!("   → {product} pending");
+    wait_battery(&base.with_token(rev1), &product)?;
     for (token, var, reviewer) in [(rev1, "REV1", "rev-1"), (rev2, "REV2", "rev-2")] {
         let rc = base.with_token(token);
         let q = rc.get("/v1/review/queue")?;

@@ -186,6 +186,9 @@ enum Command {
         /// Policy directory instead of the configuration's.
         #[arg(long)]
         policies: Option<PathBuf>,
+        /// The attack battery on each product awaiting review, instead of the configuration's.
+        #[arg(long, value_enum)]
+        battery: Option<Battery>,
     },
     /// A bounded load over HTTP on loopback: many clients submit small jobs to a server in
     /// this process; prints submit latency, jobs per second, errors and lost jobs.
@@ -339,6 +342,27 @@ pub(crate) enum Format {
     Table,
     Json,
     Csv,
+}
+
+/// The attack battery a server runs on each product awaiting review.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Battery {
+    /// 60 people, 20 rewrites.
+    Fast,
+    /// 200 people, 1,000 rewrites.
+    Full,
+    /// None: reviews do not wait.
+    Off,
+}
+
+impl From<Battery> for cleanroom_platform::BatteryProfile {
+    fn from(b: Battery) -> Self {
+        match b {
+            Battery::Fast => cleanroom_platform::BatteryProfile::Fast,
+            Battery::Full => cleanroom_platform::BatteryProfile::Full,
+            Battery::Off => cleanroom_platform::BatteryProfile::Off,
+        }
+    }
 }
 
 /// Runs the CLI and returns its exit code.
@@ -568,6 +592,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             state,
             data,
             policies,
+            battery,
         } => {
             let default = PathBuf::from("sandbox/cleanroom.toml");
             let path = config.or_else(|| default.exists().then_some(default));
@@ -583,6 +608,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             if let Some(v) = policies {
                 config.policies = v;
+            }
+            if let Some(b) = battery {
+                config.battery = b.into();
             }
             if !config.data.is_dir() {
                 return Err(InvalidInput(format!(

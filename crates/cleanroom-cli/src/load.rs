@@ -90,6 +90,7 @@ pub(crate) fn run(
             ..cleanroom_server::Limits::default()
         },
         log: cleanroom_server::LogConfig::default(),
+        battery: cleanroom_platform::BatteryProfile::Off,
     };
     let rt = runtime()?;
     let server = rt.block_on(cleanroom_server::Running::start(&config))?;

@@ -546,7 +546,7 @@ impl Rewriter<'_> {
                 }
             };
             let target = names.get(group_width + i).cloned().unwrap_or_default();
-            let shown = target.replace("Int64(1)", "*");
+            let shown = crate::scrub::mask_values(&target.replace("Int64(1)", "*"));
             let out = a.schema.field(group_width + i).data_type().clone();
             let filter = af.params.filter.clone();
             let unit_expr = Expr::Column(unit.col.clone());

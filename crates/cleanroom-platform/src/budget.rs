@@ -25,11 +25,12 @@ pub struct BudgetLine {
 pub struct BudgetState {
     /// ε this job was charged (0 when an earlier answer was reused or the charge refused).
     pub charged: f64,
-    /// The job whose identical answer this one repeats, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reused: Option<String>,
-    /// The same, as an id: its stored result is returned.
-    #[serde(skip)]
+    /// The job whose identical answer this one repeats, if any: its stored result is returned.
+    #[serde(
+        rename = "reused",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "job_name"
+    )]
     pub earlier: Option<JobId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<Violation>,
@@ -119,10 +120,20 @@ impl Platform {
         };
         Ok(BudgetState {
             charged,
-            reused: earlier.map(|j| j.to_string()),
             earlier,
             refusal,
             datasets: self.budget(licence_id)?,
         })
+    }
+}
+
+/// A job id as its name (`job-<n>`), as every report and record shows it.
+fn job_name<S: serde::Serializer>(
+    id: &Option<JobId>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match id {
+        Some(j) => s.collect_str(j),
+        None => s.serialize_none(),
     }
 }

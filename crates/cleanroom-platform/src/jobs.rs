@@ -77,6 +77,9 @@ pub struct Jobs {
     pending: Mutex<HashMap<JobId, Pending>>,
     queue: mpsc::Sender<JobId>,
     receiver: Mutex<Option<mpsc::Receiver<JobId>>>,
+    /// The attack battery each product gets, if any; one runs at a time.
+    battery: Mutex<Option<cleanroom_attack::Profile>>,
+    battery_gate: Arc<tokio::sync::Semaphore>,
 }
 
 pub(crate) use cleanroom_engine::sha256_hex;
@@ -99,7 +102,56 @@ impl Jobs {
             pending: Mutex::new(HashMap::new()),
             queue,
             receiver: Mutex::new(Some(receiver)),
+            battery: Mutex::new(None),
+            battery_gate: Arc::new(tokio::sync::Semaphore::new(1)),
         })
+    }
+
+    /// Runs the attack battery of `profile` on every product requested from now on (none when
+    /// `None`, the default).
+    pub fn set_battery(&self, profile: Option<cleanroom_attack::Profile>) {
+        *self.battery.lock().unwrap_or_else(|e| e.into_inner()) = profile;
+    }
+
+    pub(crate) fn battery(&self) -> Option<cleanroom_attack::Profile> {
+        *self.battery.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn battery_gate(&self) -> Arc<tokio::sync::Semaphore> {
+        Arc::clone(&self.battery_gate)
+    }
+
+    pub(crate) fn platform(&self) -> &Arc<Platform> {
+        &self.platform
+    }
+
+    pub(crate) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub(crate) fn host(&self) -> &Arc<Host> {
+        &self.host
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Runs every queued job here and now, in order: for a platform without workers (the
+    /// battery's shadow platforms).
+    pub(crate) async fn drain(&self) {
+        loop {
+            let next = self
+                .receiver
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+                .and_then(|r| r.try_recv().ok());
+            match next {
+                Some(id) => self.run(id).await,
+                None => break,
+            }
+        }
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Pending>> {
@@ -412,7 +464,7 @@ impl Jobs {
                         .run_hooked(r, None, Some(&intent))
                         .await
                         .map(|report| {
-                            let json = serde_json::to_string(&report);
+                            let json = serde_json::to_value(&report);
                             (report, json)
                         })
                 }
@@ -421,7 +473,7 @@ impl Jobs {
                     .run_wasm_hooked(&self.host, j, Some(&intent))
                     .await
                     .map(|w| {
-                        let json = serde_json::to_string(&w);
+                        let json = serde_json::to_value(&w);
                         (w.report, json)
                     }),
             }
@@ -492,7 +544,7 @@ impl Jobs {
         licence: &str,
         scenario: &str,
         mut report: Report,
-        mut json: String,
+        mut json: serde_json::Value,
         plan_hash: &str,
     ) -> Result<()> {
         let mut earlier = None;
@@ -508,25 +560,21 @@ impl Jobs {
                 report.violations.push(v);
                 report.batches.clear();
             }
-            let mut value: serde_json::Value =
-                serde_json::from_str(&json).map_err(|e| Error::Internal(e.to_string()))?;
-            if let Some(obj) = value.as_object_mut() {
+            let internal = |e: serde_json::Error| Error::Internal(e.to_string());
+            if let Some(obj) = json.as_object_mut() {
                 obj.insert(
                     "budget".into(),
-                    serde_json::to_value(&budget).map_err(|e| Error::Internal(e.to_string()))?,
+                    serde_json::to_value(&budget).map_err(internal)?,
                 );
                 obj.insert(
                     "decision".into(),
-                    serde_json::to_value(&report.decision)
-                        .map_err(|e| Error::Internal(e.to_string()))?,
+                    serde_json::to_value(&report.decision).map_err(internal)?,
                 );
                 obj.insert(
                     "violations".into(),
-                    serde_json::to_value(&report.violations)
-                        .map_err(|e| Error::Internal(e.to_string()))?,
+                    serde_json::to_value(&report.violations).map_err(internal)?,
                 );
             }
-            json = value.to_string();
         }
         let report = &report;
         if report.is_allowed() {
@@ -560,7 +608,7 @@ impl Jobs {
                 JobStatus::Succeeded,
                 JobUpdate {
                     decision: Some("allowed".into()),
-                    report: Some(json),
+                    report: Some(json.to_string()),
                 },
             )
         } else {
@@ -571,7 +619,7 @@ impl Jobs {
                 JobStatus::Blocked,
                 JobUpdate {
                     decision: Some("blocked".into()),
-                    report: Some(json),
+                    report: Some(json.to_string()),
                 },
             )?;
             self.platform.after_blocked(licence)?;

@@ -5,6 +5,7 @@
 
 mod annual;
 mod authz;
+mod battery;
 mod budget;
 mod jobs;
 mod lineage;
@@ -32,6 +33,7 @@ pub const RATE_WINDOW_HOURS: i64 = 24;
 
 pub use annual::{AnnualReport, Counts, LicenceLine, ProductLine};
 pub use authz::{Authz, Denied, Resource};
+pub use battery::{BATTERY_DATASET, BatteryProfile, BatteryView};
 pub use budget::{BudgetLine, BudgetState};
 pub use jobs::{Jobs, MAX_COMPONENT_BYTES, MAX_MANIFEST_BYTES, QueueLimits, Submitted};
 pub use lineage::ColumnUse;

@@ -68,6 +68,26 @@ impl Platform {
             .map(|r| json!({ "reviewer": r.reviewer, "approve": r.approve, "at": rfc3339(r.at) }))
             .collect();
         let verifier = self.store.verifier()?;
+        let battery = self.store.product_check(product.id)?.map(|c| {
+            let report: Value = c
+                .report
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok())
+                .unwrap_or(Value::Null);
+            let outcomes: Vec<Value> = report["outcomes"]
+                .as_array()
+                .map(|o| {
+                    o.iter()
+                        .map(|x| json!({ "attack": x["attack"], "metric": x["metric"], "success": x["success"], "baseline": x["baseline"] }))
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "status": c.status.as_str(),
+                "report_sha256": c.report.as_deref().map(|r| sha256_hex(r.as_bytes())),
+                "outcomes": outcomes,
+            })
+        });
         let mut passport = json!({
             "format": PASSPORT_FORMAT,
             "registration": product.registration,
@@ -89,6 +109,7 @@ impl Platform {
             "requested_at": rfc3339(product.requested_at),
             "approved_at": product.decided_at.map(rfc3339),
             "reviews": reviews,
+            "battery": battery,
             "content": { "media_type": CONTENT_TYPE, "sha256": sha256_hex(&content), "bytes": content.len() },
             "approval": {
                 "seq": approval,

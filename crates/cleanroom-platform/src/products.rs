@@ -86,6 +86,7 @@ impl Platform {
         let (product, job) = self.product_and_job(id)?;
         self.check_product(who, "product.review", &product, &job)?;
         text("reason", reason, MAX_REASON_CHARS)?;
+        self.battery_finished(id)?;
         let now = self.now();
         let verdict = if approve { "approve" } else { "reject" };
         let row = self.store.add_review(

@@ -29,6 +29,8 @@ pub struct ProductView {
     pub source_hash: String,
     /// The job's report, JSON.
     pub report: Option<String>,
+    /// The attack battery's state and report (none where the server runs no battery).
+    pub battery: Option<crate::BatteryView>,
 }
 
 /// A licence's terms and its runtime state, for admins and auditors.
@@ -140,6 +142,10 @@ impl Platform {
     fn view(&self, product: ProductRow, job: &JobRow) -> Result<ProductView> {
         let reviews = self.store.reviews(product.id)?;
         let approvals = reviews.iter().filter(|r| r.approve).count() as u32;
+        let battery = self
+            .store
+            .product_check(product.id)?
+            .map(crate::BatteryView::of);
         Ok(ProductView {
             product,
             licence: job.licence.clone(),
@@ -150,6 +156,7 @@ impl Platform {
             source: job.source.clone(),
             source_hash: job.source_hash.clone(),
             report: job.report.clone(),
+            battery,
         })
     }
 

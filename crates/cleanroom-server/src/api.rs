@@ -116,7 +116,7 @@ pub(crate) fn table() -> Vec<Route> {
             "post",
             "/v1/products",
             "the job's operator",
-            "Ask to release a succeeded job as a product (`{job, name, description}`).",
+            "Ask to release a succeeded job as a product (`{job, name, description}`); the server's attack battery starts on it.",
             post(request_product),
         ),
         route(
@@ -130,7 +130,7 @@ pub(crate) fn table() -> Vec<Route> {
             "get",
             "/v1/products/{id}",
             "its operator, reviewers, admins, auditors",
-            "A product with its reviews.",
+            "A product with its reviews and its attack battery (`battery`: status, then each attack's success against its baseline); reviews wait until the battery has finished.",
             get(product),
         ),
         route(
@@ -629,9 +629,8 @@ async fn request_product(
 ) -> ApiResult {
     let req: ProductRequest = parse_json(&headers, &body)?;
     let job = JobId(parse_id(&req.job, "job")?);
-    let platform = app.platform.clone();
-    let id =
-        blocking(move || platform.request_product(&who, job, &req.name, &req.description)).await?;
+    let jobs = app.jobs.clone();
+    let id = blocking(move || jobs.request_product(&who, job, &req.name, &req.description)).await?;
     Ok(json_response(
         StatusCode::CREATED,
         json!({ "id": id.to_string(), "status": "pending" }),

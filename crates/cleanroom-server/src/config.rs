@@ -16,6 +16,9 @@ pub struct Config {
     pub policies: PathBuf,
     pub limits: Limits,
     pub log: LogConfig,
+    /// The attack battery run on every product awaiting review: `fast` (default), `full` or
+    /// `off`. Reviews wait for it.
+    pub battery: cleanroom_platform::BatteryProfile,
 }
 
 /// The audit log's signing (DESIGN.md §6).
@@ -87,6 +90,7 @@ impl Default for Config {
             policies: "policies".into(),
             limits: Limits::default(),
             log: LogConfig::default(),
+            battery: cleanroom_platform::BatteryProfile::default(),
         }
     }
 }
@@ -120,5 +124,28 @@ impl Config {
             config.policies = v.into();
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    #[test]
+    fn the_shipped_file_states_every_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sandbox/cleanroom.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let file: Config = toml::from_str(&text).unwrap();
+        let default = Config::default();
+        assert_eq!(file.address, default.address);
+        assert_eq!(file.battery, default.battery);
+        assert_eq!(file.battery, cleanroom_platform::BatteryProfile::Fast);
+        assert_eq!(file.limits.workers, default.limits.workers);
+        assert_eq!(file.limits.body_bytes, default.limits.body_bytes);
+        let off: Config = toml::from_str("battery = \"off\"").unwrap();
+        assert_eq!(off.battery.profile(), None);
+        assert!(toml::from_str::<Config>("battery = \"sometimes\"").is_err());
     }
 }

@@ -99,7 +99,9 @@ impl App {
                 workers: config.limits.workers,
             },
         );
+        jobs.set_battery(config.battery.profile());
         jobs.start();
+        jobs.resume_batteries()?;
         checkpoints(&platform, config.log.checkpoint_seconds);
         let app = Arc::new(App {
             platform,

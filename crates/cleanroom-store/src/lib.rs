@@ -389,6 +389,50 @@ pub enum Charged {
     },
 }
 
+/// Where a product's attack battery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// Waiting or running; reviews wait for it.
+    Pending,
+    Done,
+    /// The battery itself failed (its report says why); reviewers decide without it.
+    Failed,
+    /// The battery does not apply to the product's licence.
+    NotApplicable,
+}
+
+impl CheckStatus {
+    pub const ALL: [CheckStatus; 4] = [
+        CheckStatus::Pending,
+        CheckStatus::Done,
+        CheckStatus::Failed,
+        CheckStatus::NotApplicable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Pending => "pending",
+            CheckStatus::Done => "done",
+            CheckStatus::Failed => "failed",
+            CheckStatus::NotApplicable => "not_applicable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CheckStatus> {
+        CheckStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A product's attack battery: its state and, once finished, its report (JSON).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProductCheck {
+    pub status: CheckStatus,
+    pub report: Option<String>,
+    #[serde(serialize_with = "ser_time")]
+    pub at: DateTime<Utc>,
+}
+
 /// What [`Store::recover`] found after a start.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -508,6 +552,14 @@ pub trait Store: Send + Sync {
 
     /// ε spent per dataset under a licence, by dataset.
     fn budget_spent(&self, licence: &str) -> Result<Vec<(String, f64)>>;
+
+    /// Sets the state of a product's attack battery, with its record.
+    fn set_product_check(&self, id: ProductId, check: &ProductCheck, audit: &Audit) -> Result<()>;
+
+    fn product_check(&self, id: ProductId) -> Result<Option<ProductCheck>>;
+
+    /// Products whose battery is pending (to run again after a restart), oldest first.
+    fn pending_checks(&self) -> Result<Vec<ProductId>>;
 
     /// Withdraws an approved product: downloads stop at once.
     fn withdraw_product(&self, id: ProductId, audit: &Audit) -> Result<()>;

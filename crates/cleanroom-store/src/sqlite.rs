@@ -16,9 +16,9 @@ use crate::log::{
     record_bytes,
 };
 use crate::{
-    Audit, AuditRecord, BudgetCharge, Charged, Error, JobId, JobKind, JobRow, JobStatus, JobUpdate,
-    LicenceState, NewJob, NewProduct, ProductId, ProductRow, ProductStatus, Recovery, Result,
-    Review, Store, TokenRow,
+    Audit, AuditRecord, BudgetCharge, Charged, CheckStatus, Error, JobId, JobKind, JobRow,
+    JobStatus, JobUpdate, LicenceState, NewJob, NewProduct, ProductCheck, ProductId, ProductRow,
+    ProductStatus, Recovery, Result, Review, Store, TokenRow,
 };
 
 /// ε a licence has spent on a dataset.
@@ -173,6 +173,14 @@ CREATE TRIGGER budget_no_update BEFORE UPDATE ON budget_charges
     BEGIN SELECT RAISE(ABORT, 'budget charges are append-only'); END;
 CREATE TRIGGER budget_no_delete BEFORE DELETE ON budget_charges
     BEGIN SELECT RAISE(ABORT, 'budget charges are append-only'); END;
+"#,
+    r#"
+CREATE TABLE product_checks (
+    product INTEGER PRIMARY KEY REFERENCES products (id),
+    status  TEXT NOT NULL,
+    report  TEXT,
+    at      TEXT NOT NULL
+);
 "#,
 ];
 
@@ -1242,6 +1250,48 @@ impl Store for SqliteStore {
                 "SELECT dataset, SUM(epsilon) FROM budget_charges WHERE licence = ?1 GROUP BY dataset ORDER BY dataset",
             )?;
             let rows = stmt.query_map([licence], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    fn set_product_check(&self, id: ProductId, check: &ProductCheck, audit: &Audit) -> Result<()> {
+        self.tx(|tx| {
+            product_in(tx, id)?;
+            tx.execute(
+                "INSERT INTO product_checks (product, status, report, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (product) DO UPDATE SET status = ?2, report = ?3, at = ?4",
+                params![id.0, check.status.as_str(), check.report, ts(check.at)],
+            )
+            .map_err(db)?;
+            insert_audit(tx, audit)?;
+            Ok(())
+        })
+    }
+
+    fn product_check(&self, id: ProductId) -> Result<Option<ProductCheck>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT status, report, at FROM product_checks WHERE product = ?1",
+                [id.0],
+                |r| {
+                    let status: String = r.get(0)?;
+                    Ok(ProductCheck {
+                        status: CheckStatus::parse(&status).unwrap_or(CheckStatus::Failed),
+                        report: r.get(1)?,
+                        at: parse_ts(&r.get::<_, String>(2)?)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    fn pending_checks(&self) -> Result<Vec<ProductId>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT product FROM product_checks WHERE status = 'pending' ORDER BY product",
+            )?;
+            let rows = stmt.query_map([], |r| Ok(ProductId(r.get(0)?)))?;
             rows.collect()
         })
     }

@@ -64,7 +64,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
         assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
         assert_eq!(store.pragma("synchronous").unwrap(), "2", "FULL");
         assert_eq!(store.pragma("foreign_keys").unwrap(), "1");
-        assert_eq!(store.pragma("user_version").unwrap(), "6");
+        assert_eq!(store.pragma("user_version").unwrap(), "7");
         assert!(store.pragma("cache_size").is_err(), "only known pragmas");
     }
     // A database from a newer binary is refused, not rewritten.
@@ -74,7 +74,7 @@ fn opening_sets_wal_full_sync_and_foreign_keys_and_migrates_once() {
     match SqliteStore::open(dir.path()) {
         Err(Error::Version {
             found: 99,
-            known: 6,
+            known: 7,
         }) => {}
         other => panic!("{:?}", other.map(|_| ())),
     }
@@ -540,4 +540,67 @@ fn budget_charges_are_atomic_reused_for_the_same_answer_and_refused_past_the_lim
         conn.execute("UPDATE budget_charges SET epsilon = 0", [])
             .is_err()
     );
+}
+
+#[test]
+fn a_products_battery_state_is_kept_with_its_record_and_pending_ones_are_listed() {
+    use cleanroom_store::{CheckStatus, NewProduct, ProductCheck, ProductId};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let job = submit(&store, t0());
+    to(&store, job, JobStatus::Running, t0()).unwrap();
+    to(&store, job, JobStatus::Succeeded, t0()).unwrap();
+    let p = store
+        .create_product(
+            &NewProduct {
+                job,
+                name: "n".into(),
+                description: "d".into(),
+                quorum: 1,
+                requested_by: "op-a".into(),
+                at: t0(),
+            },
+            &audit(t0(), "product.request", "job-1", "pending"),
+        )
+        .unwrap();
+    assert_eq!(store.product_check(p).unwrap(), None);
+    let check = |status, report: Option<&str>| ProductCheck {
+        status,
+        report: report.map(str::to_owned),
+        at: t0(),
+    };
+    let before = records(&store).len();
+    store
+        .set_product_check(
+            p,
+            &check(CheckStatus::Pending, None),
+            &audit(t0(), "product.battery", "product-1", "pending"),
+        )
+        .unwrap();
+    assert_eq!(store.pending_checks().unwrap(), vec![p]);
+    store
+        .set_product_check(
+            p,
+            &check(CheckStatus::Done, Some("{\"outcomes\":[]}")),
+            &audit(t0(), "product.battery", "product-1", "done"),
+        )
+        .unwrap();
+    assert_eq!(store.pending_checks().unwrap(), vec![]);
+    let kept = store.product_check(p).unwrap().unwrap();
+    assert_eq!(kept.status, CheckStatus::Done);
+    assert_eq!(kept.report.as_deref(), Some("{\"outcomes\":[]}"));
+    let after = records(&store);
+    assert_eq!(after.len(), before + 2);
+    assert_eq!(after.last().unwrap().2, "done");
+    // No product, no state and no record.
+    assert!(
+        store
+            .set_product_check(
+                ProductId(99),
+                &check(CheckStatus::Pending, None),
+                &audit(t0(), "product.battery", "product-99", "pending"),
+            )
+            .is_err()
+    );
+    assert_eq!(records(&store).len(), before + 2);
 }

@@ -88,6 +88,9 @@ impl Server {
     pub fn start_with(state: &Path, policies: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cleanroom"))
             .args(["serve", "--address", "127.0.0.1:0", "--config", "/dev/null"])
+            // The battery has its own tests (tests/tests/jobs.rs, the demo); reviews here need
+            // not wait for it.
+            .args(["--battery", "off"])
             .arg("--state")
             .arg(state)
             .arg("--data")
