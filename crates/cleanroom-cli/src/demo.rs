@@ -96,7 +96,7 @@ const NORTH: &str = "northstar-data";
 /// fresh state, issues tokens, lets the operators run allowed and blocked SQL and a WASM job,
 /// asks for a product, has two reviewers approve it and the operator download it. Each request
 /// is printed with its curl equivalent.
-pub(crate) fn tour(home: &Home, rows: u64) -> anyhow::Result<u8> {
+pub(crate) fn tour(home: &Home, rows: u64, serve: bool) -> anyhow::Result<u8> {
     let generated = cleanroom_demo::ensure(&home.data, rows, cleanroom_demo::DEFAULT_SEED, true)?;
     if generated {
         println!(
@@ -135,9 +135,27 @@ pub(crate) fn tour(home: &Home, rows: u64) -> anyhow::Result<u8> {
     println!(
         "tokens issued (as `cleanroom token issue --role R --principal P` would): operators {ACME} and {NORTH}, reviewers rev-1 and rev-2, admin bureau-admin\n"
     );
+    let tokens = Tokens {
+        acme: acme.clone(),
+        north: north.clone(),
+        rev1: rev1.clone(),
+        rev2: rev2.clone(),
+        admin: admin.clone(),
+        auditor: if serve {
+            issue(Role::Auditor, "bureau-auditor")?
+        } else {
+            String::new()
+        },
+    };
     let story = rt.block_on(async {
         tokio::task::spawn_blocking(move || walk(addr, &acme, &north, &rev1, &rev2, &admin)).await
     });
+    if serve && matches!(story, Ok(Ok(_))) {
+        rt.block_on(async {
+            tokio::task::spawn_blocking(move || console_tour(addr, &tokens)).await
+        })??;
+        rt.block_on(cleanroom_server::shutdown_signal());
+    }
     rt.block_on(server.stop())?;
     let checked = story
         .map_err(anyhow::Error::from)
@@ -146,6 +164,47 @@ pub(crate) fn tour(home: &Home, rows: u64) -> anyhow::Result<u8> {
     let _ = std::fs::remove_dir_all(&state);
     checked?;
     Ok(EXIT_OK)
+}
+
+/// The demo's tokens, one per principal.
+struct Tokens {
+    acme: String,
+    north: String,
+    rev1: String,
+    rev2: String,
+    admin: String,
+    auditor: String,
+}
+
+/// `demo --serve`: the operator asks for one more product, left waiting for review, and the
+/// console's address and a token per role are printed.
+fn console_tour(addr: std::net::SocketAddr, t: &Tokens) -> anyhow::Result<()> {
+    let c = Client::new(addr).with_token(&t.acme);
+    let step = &STEPS[0];
+    let body =
+        serde_json::json!({ "licence": step.licence, "scenario": step.scenario, "sql": step.sql });
+    let r = c.post_json("/v1/jobs", &body)?;
+    check(&r, &[202])?;
+    let id = r.json()["id"].as_str().unwrap_or("").to_owned();
+    wait(&c, &id)?;
+    let body = serde_json::json!({ "job": id, "name": "Residents aged 65+ per district (second edition)", "description": "Waiting for review in the console." });
+    let r = c.post_json("/v1/products", &body)?;
+    check(&r, &[201])?;
+    let product = r.json()["id"].as_str().unwrap_or("").to_owned();
+    println!("\n━━ The reviewer console: http://{addr}/console");
+    println!("   {product} is waiting for review. Sign in with one of these tokens:");
+    for (role, who, token) in [
+        ("reviewer", "rev-1", &t.rev1),
+        ("reviewer", "rev-2", &t.rev2),
+        ("admin", "bureau-admin", &t.admin),
+        ("auditor", "bureau-auditor", &t.auditor),
+        ("operator", ACME, &t.acme),
+        ("operator", NORTH, &t.north),
+    ] {
+        println!("   {role:<9} {who:<15} {token}");
+    }
+    println!("   (Ctrl-C stops the server; the audit log is then verified as without --serve)");
+    Ok(())
 }
 
 /// A fresh directory for the demo's state under `parent`.

@@ -124,6 +124,10 @@ enum Command {
         /// Residents to generate when the data is absent.
         #[arg(long, default_value_t = cleanroom_demo::DEFAULT_ROWS)]
         rows: u64,
+        /// After the walkthrough, keep the server running (until Ctrl-C) with a product waiting
+        /// for review, and print the console's address and a token for each role.
+        #[arg(long)]
+        serve: bool,
     },
     /// Write and test WebAssembly components locally, on mock data.
     Wasm {
@@ -578,7 +582,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             command: None,
             home,
             rows,
-        } => demo::tour(&home, rows),
+            serve,
+        } => demo::tour(&home, rows, serve),
         Command::Load {
             home,
             rows,

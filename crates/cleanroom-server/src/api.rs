@@ -288,7 +288,7 @@ impl FromRequestParts<Shared> for Caller {
 }
 
 /// Runs platform work off the async threads.
-async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
 where
     F: FnOnce() -> cleanroom_platform::Result<T> + Send + 'static,
     T: Send + 'static,
@@ -358,7 +358,7 @@ fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, ApiError> {
 }
 
 /// `job-12` or `12`.
-fn parse_id(text: &str, prefix: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_id(text: &str, prefix: &str) -> Result<i64, ApiError> {
     let digits = text
         .strip_prefix(prefix)
         .and_then(|t| t.strip_prefix('-'))

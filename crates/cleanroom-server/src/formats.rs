@@ -47,7 +47,7 @@ impl Format {
     }
 }
 
-fn batches(ipc: &[u8]) -> Result<Vec<RecordBatch>, String> {
+pub(crate) fn batches(ipc: &[u8]) -> Result<Vec<RecordBatch>, String> {
     if ipc.is_empty() {
         return Ok(Vec::new());
     }

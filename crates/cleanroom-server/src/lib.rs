@@ -12,6 +12,7 @@ pub mod formats;
 pub mod load;
 
 mod api;
+pub mod console;
 mod openapi;
 
 use std::collections::HashMap;
@@ -41,6 +42,10 @@ pub struct App {
     metrics: Metrics,
     buckets: Mutex<HashMap<String, Bucket>>,
     in_flight: Arc<Semaphore>,
+    /// The reviewer console's sessions.
+    pub console: console::Console,
+    /// The state directory (the console's "verify now" reads the log there, read-only).
+    state: std::path::PathBuf,
 }
 
 /// A token bucket: `rate` tokens per second up to `burst`.
@@ -110,6 +115,8 @@ impl App {
             metrics: Metrics::default(),
             buckets: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Semaphore::new(config.limits.concurrency.max(1))),
+            console: console::Console::default(),
+            state: config.state.clone(),
         });
         Ok((app, recovery))
     }
@@ -234,6 +241,14 @@ impl ApiError {
         }))
     }
 
+    pub(crate) fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.0.message
+    }
+
     /// Adds a field to the error object.
     pub fn with(mut self, key: &str, value: serde_json::Value) -> ApiError {
         self.0.detail.insert(key.to_owned(), value);
@@ -320,6 +335,7 @@ async fn envelope(State(app): State<Arc<App>>, req: Request, next: Next) -> Resp
     let id = new_request_id();
     let started = Instant::now();
     let method = req.method().clone();
+    let in_console = req.uri().path().starts_with("/console");
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -346,12 +362,17 @@ async fn envelope(State(app): State<Arc<App>>, req: Request, next: Next) -> Resp
                 )
                 .into_response(),
             };
-            let is_json = response
+            // JSON errors of the API and HTML pages of the console are answers in their own
+            // shape; anything else (the framework's plain text) is replaced.
+            let own_shape = response
                 .headers()
                 .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+                .is_some_and(|v| {
+                    v.as_bytes().starts_with(b"application/json")
+                        || v.as_bytes().starts_with(b"text/html")
+                });
             if (response.status().is_client_error() || response.status().is_server_error())
-                && !is_json
+                && !own_shape
             {
                 framework_error(response.status()).into_response()
             } else {
@@ -360,6 +381,9 @@ async fn envelope(State(app): State<Arc<App>>, req: Request, next: Next) -> Resp
         })
         .await;
     let mut response = response;
+    if in_console {
+        console::secure(&mut response);
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
     }
@@ -393,6 +417,7 @@ async fn envelope(State(app): State<Arc<App>>, req: Request, next: Next) -> Resp
 /// The router with every route and layer.
 pub fn router(app: Arc<App>) -> Router {
     api::routes()
+        .merge(console::routes())
         .layer(axum::middleware::from_fn_with_state(app.clone(), envelope))
         .layer(axum::extract::DefaultBodyLimit::max(app.limits.body_bytes))
         .with_state(app)
