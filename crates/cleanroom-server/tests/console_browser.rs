@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cleanroom_platform::BatteryProfile;
 use cleanroom_server::client::Client;
 use fixture::Server;
 use serde_json::{Value, json};
@@ -317,8 +318,11 @@ fn base64_decode(text: &str) -> Vec<u8> {
 #[test]
 fn reviewers_approve_in_the_browser_and_the_operator_downloads() {
     let driver = Driver::start();
-    let server = Server::start();
+    // The server runs the attack battery on the product, as by default; reviews wait for it.
+    let server = Server::start_with(BatteryProfile::Fast);
     let product = server.waiting_product("Residents aged 65+ per district");
+    let battery = server.battery_done(product);
+    assert_eq!(battery["status"], "done", "{battery}");
     let product_path = format!("/console/products/{product}");
 
     // The first reviewer: sign in, the queue, the product with its report, lineage and result.
@@ -357,6 +361,13 @@ fn reviewers_approve_in_the_browser_and_the_operator_downloads() {
         "{result}"
     );
     assert!(driver.count("table.result tbody tr") >= 1);
+    // The battery's report: its status and one row per attack.
+    assert_eq!(driver.text("strong.battery-status"), "已完成");
+    assert_eq!(
+        driver.count("table.battery tbody tr"),
+        battery["report"]["outcomes"].as_array().unwrap().len()
+    );
+    assert!(driver.text("table.battery").contains("differencing"));
     let shot = driver.screenshot("03-product");
     if std::env::var_os("CLEANROOM_DOCS_SCREENSHOT").is_some() {
         let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/console-product.png");

@@ -155,7 +155,7 @@ pub fn svg(
                     g class=(format!("edge {class}")) {
                         title { (e.subtype) ": " (e.description) }
                         path d=(format!("M{x1},{ya} C{},{ya} {},{yb} {x2},{yb}", x1 + 120, x2 - 120))
-                            fill="none" stroke-dasharray=[dash];
+                            fill="none" stroke-dasharray=[dash] {}
                         @if e.to.is_some() && e.subtype != "IDENTITY" {
                             text x=((x1 + x2) / 2 - 40) y=((ya + yb) / 2 - 3) class="label" { (e.subtype) }
                         }
@@ -166,13 +166,13 @@ pub fn svg(
                 @let class = class_of(ds, col).unwrap_or("unknown");
                 g class=(format!("node src c-{class}")) {
                     title { (ds) "." (col) " (" (class) ")" }
-                    rect x=(LEFT_X) y=(y(i) - 11) width=(NODE_W) height="22" rx="4";
+                    rect x=(LEFT_X) y=(y(i) - 11) width=(NODE_W) height="22" rx="4" {}
                     text x=(LEFT_X + 8) y=(y(i) + 5) { (ds) "." (col) }
                 }
             }
             @for (i, out) in outputs.iter().enumerate() {
                 g class="node out" {
-                    rect x=(RIGHT_X) y=(out_y(i) - 11) width=(NODE_W) height="22" rx="4";
+                    rect x=(RIGHT_X) y=(out_y(i) - 11) width=(NODE_W) height="22" rx="4" {}
                     text x=(RIGHT_X + 8) y=(out_y(i) + 5) { (out) }
                 }
             }
@@ -255,6 +255,10 @@ mod tests {
         assert_eq!(svg.matches("node src").count(), 3);
         // The filter and the group by reach both outputs: 2 direct + 2 x 2 indirect lines.
         assert_eq!(svg.matches("<path").count(), 6);
+        // Inline SVG in HTML has no void elements: an unclosed <rect> would swallow its label.
+        assert_eq!(svg.matches("</path>").count(), 6);
+        assert_eq!(svg.matches("<rect").count(), svg.matches("</rect>").count());
+        assert!(svg.contains("residents.district</text>"));
     }
 
     #[test]

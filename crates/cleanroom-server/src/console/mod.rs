@@ -52,20 +52,12 @@ const CSS_PATH: &str = "/console/static/console-1.css";
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The console's state: its sessions, and whether cookies are marked `Secure`.
+#[derive(Default)]
 pub struct Console {
     pub sessions: Sessions,
     /// True when the server is reached over TLS (a terminating proxy in front); this server
     /// speaks plain HTTP on its own, so by default false.
     pub secure_cookies: bool,
-}
-
-impl Default for Console {
-    fn default() -> Self {
-        Console {
-            sessions: Sessions::default(),
-            secure_cookies: false,
-        }
-    }
 }
 
 /// The language of a page.

@@ -113,16 +113,14 @@ pub(crate) async fn queue(
         })
         .collect();
     match q.sort.as_deref() {
-        Some("newest") => {
-            rows.sort_by(|a, b| b.0.product.requested_at.cmp(&a.0.product.requested_at))
-        }
+        Some("newest") => rows.sort_by_key(|r| std::cmp::Reverse(r.0.product.requested_at)),
         Some("licence") => rows.sort_by(|a, b| a.0.licence.cmp(&b.0.licence)),
         Some("grade") => rows.sort_by(|a, b| {
             rank(b.1)
                 .cmp(&rank(a.1))
                 .then(a.0.product.requested_at.cmp(&b.0.product.requested_at))
         }),
-        _ => rows.sort_by(|a, b| a.0.product.requested_at.cmp(&b.0.product.requested_at)),
+        _ => rows.sort_by_key(|r| r.0.product.requested_at),
     }
     let licences: Vec<String> = app.platform.policies().licences.keys().cloned().collect();
     let title = l.t("审核队列", "Review queue");
@@ -216,6 +214,10 @@ pub(crate) async fn product(
         policies.dataset(ds)?.column(col)?.class.map(|c| c.as_str())
     };
     let svg = lineage::svg(report.get("lineage"), &class_of, l);
+    let battery = view
+        .battery
+        .as_ref()
+        .and_then(|b| serde_json::to_value(b).ok());
     let title = format!("{} {}", view.product.id, view.product.name);
     let p = &view.product;
     let violations = report["violations"]
@@ -301,8 +303,7 @@ pub(crate) async fn product(
         }
         section aria-labelledby="h-battery" {
             h2 id="h-battery" { (l.t("攻击测试", "Attack battery")) }
-            // The platform attaches the battery report to products in a later change.
-            (render::battery(None, l))
+            (render::battery(battery.as_ref(), l))
         }
         section aria-labelledby="h-reviews" {
             h2 id="h-reviews" { (l.t("审核记录", "Reviews")) }

@@ -131,31 +131,48 @@ pub fn percent_encode(v: &str) -> String {
         .collect()
 }
 
-/// The attack battery section: the report the platform attached to the product, or "not run".
-pub fn battery(report: Option<&Value>, lang: Lang) -> Markup {
-    let Some(report) = report else {
-        return html! { p { (lang.t("攻击测试尚未运行。", "The attack battery has not run.")) } };
+/// The attack battery section: the battery the platform keeps with the product (`status`,
+/// then its `report` with each attack's outcome, or the reason it did not run), or "not run".
+pub fn battery(battery: Option<&Value>, lang: Lang) -> Markup {
+    let Some(battery) = battery else {
+        return html! { p { (lang.t("此服务器不运行攻击测试。", "This server runs no attack battery.")) } };
     };
-    let status = report["status"].as_str().unwrap_or("");
+    let status = battery["status"].as_str().unwrap_or("");
     let said = match status {
-        "pending" => lang.t("进行中", "pending"),
+        "pending" => lang.t("进行中：审核须待其完成", "running: reviews wait for it"),
         "done" => lang.t("已完成", "done"),
         "failed" => lang.t("失败", "failed"),
         "not_applicable" => lang.t("不适用", "not applicable"),
-        "off" => lang.t("已关闭", "off"),
         _ => lang.t("未知", "unknown"),
     };
+    let report = &battery["report"];
     let outcomes = report["outcomes"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or(&[]);
+    // A share as a percentage; an RMSE as it is.
+    let figure = |o: &Value, key: &str| -> String {
+        let v = o[key].as_f64().unwrap_or(f64::NAN);
+        if o["metric"] == "rmse" {
+            format!("{v:.2}")
+        } else {
+            format!("{:.1} %", v * 100.0)
+        }
+    };
     html! {
         p { (lang.t("状态：", "Status: ")) strong.battery-status { (said) } }
+        @if let Some(why) = report["error"].as_str() { p.note { (why) } }
         @if !outcomes.is_empty() {
+            p {
+                (lang.t(
+                    "每项攻击都以持有本许可的运营者身份、针对现行策略运行（独立的预算账本）；成功率与基线（猜测最常见值）对比。",
+                    "Each attack ran as an operator holding this licence, against the policy in force (a ledger of its own); success is set against the baseline of guessing the commonest value.",
+                ))
+            }
             table.battery {
                 (thead(lang, &[
                     ("攻击", "Attack"), ("目标数", "Targets"), ("查询数", "Queries"), ("被拒", "Refused"),
-                    ("指标", "Metric"), ("成功率", "Success"), ("基线", "Baseline"), ("说明", "Note"),
+                    ("指标", "Metric"), ("攻击结果", "Attack"), ("基线", "Baseline"), ("说明", "Note"),
                 ]))
                 tbody {
                     @for o in outcomes {
@@ -165,8 +182,8 @@ pub fn battery(report: Option<&Value>, lang: Lang) -> Markup {
                             td { (cell(&o["queries"])) }
                             td { (cell(&o["refused"])) }
                             td { (cell(&o["metric"])) }
-                            td { (cell(&o["success"])) }
-                            td { (cell(&o["baseline"])) }
+                            td { (figure(o, "success")) }
+                            td { (figure(o, "baseline")) }
                             td { (cell(&o["note"])) }
                         }
                     }
@@ -260,24 +277,30 @@ mod tests {
     #[test]
     fn the_battery_report_shows_status_and_outcomes() {
         let none = battery(None, Lang::En).into_string();
-        assert!(none.contains("has not run"));
-        let report = serde_json::json!({
+        assert!(none.contains("runs no attack battery"));
+        let done = serde_json::json!({
             "status": "done",
-            "outcomes": [
+            "at": "2026-03-02T10:00:00+00:00",
+            "report": { "outcomes": [
                 {"attack": "differencing<script>", "targets": 20, "queries": 40, "refused": 38,
-                 "metric": "exact recovery", "success": 0.05, "baseline": 0.04, "note": null},
-                {"attack": "reconstruction", "targets": 10, "queries": 500, "refused": 0,
-                 "metric": "accuracy", "success": 0.5, "baseline": 0.5, "note": "budget spent"}
-            ]
+                 "metric": "success rate", "success": 0.05, "baseline": 0.04, "note": ""},
+                {"attack": "averaging", "targets": 5, "queries": 100, "refused": 90,
+                 "metric": "rmse", "success": 3.25, "baseline": 3.5, "note": "budget spent"}
+            ]}
         });
-        let html = battery(Some(&report), Lang::En).into_string();
+        let html = battery(Some(&done), Lang::En).into_string();
         assert!(html.contains(r#"<strong class="battery-status">done</strong>"#));
         assert_eq!(html.matches("<tr>").count(), 3, "a header and two outcomes");
         assert!(html.contains("differencing&lt;script&gt;"));
-        assert!(html.contains("<td>0.05</td>") && html.contains("<td>budget spent</td>"));
+        assert!(html.contains("<td>5.0 %</td>") && html.contains("<td>4.0 %</td>"));
+        assert!(html.contains("<td>3.25</td>") && html.contains("<td>budget spent</td>"));
         let pending =
             battery(Some(&serde_json::json!({"status": "pending"})), Lang::Zh).into_string();
         assert!(pending.contains("进行中") && !pending.contains("<table"));
+        let na =
+            serde_json::json!({"status": "not_applicable", "report": {"error": "no <residents>"}});
+        let html = battery(Some(&na), Lang::En).into_string();
+        assert!(html.contains("not applicable") && html.contains("no &lt;residents&gt;"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use cleanroom_platform::BatteryProfile;
 use cleanroom_platform::Role;
 use cleanroom_server::client::{Client, Response};
 use cleanroom_server::console::percent_encode;
@@ -43,7 +44,12 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server without the attack battery: reviews need not wait.
     pub fn start() -> Server {
+        Self::start_with(BatteryProfile::Off)
+    }
+
+    pub fn start_with(battery: BatteryProfile) -> Server {
         let state = tempfile::tempdir().unwrap();
         let config = Config {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -54,6 +60,7 @@ impl Server {
                 quiet: true,
                 ..Limits::default()
             },
+            battery,
             ..Config::default()
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -128,6 +135,28 @@ impl Server {
             .trim_start_matches("product-")
             .parse()
             .unwrap()
+    }
+}
+
+impl Server {
+    /// Waits (bounded) until the product's attack battery has finished; returns its state.
+    pub fn battery_done(&self, product: i64) -> serde_json::Value {
+        let c = self.api(&self.rev1);
+        let started = Instant::now();
+        loop {
+            let v = c
+                .get(&format!("/v1/products/product-{product}"))
+                .unwrap()
+                .json();
+            if v["battery"]["status"] != "pending" {
+                return v["battery"].clone();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the battery of product-{product} is still running"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 }
 
