@@ -244,6 +244,18 @@ fn console_security_sessions_roles_csrf_and_escaping() {
     let admin = sign_in(&server, &server.admin);
     let licences = admin.get("/console/licences");
     assert_eq!(licences.status, 200);
+    // Each licence's status as the platform's clock sees it: the 2024 licence has expired.
+    let page = licences.text();
+    let status_of = |id: &str| -> String {
+        let at = page.find(&format!(r#"id="l-{id}""#)).unwrap();
+        let rest = &page[at..];
+        let from = rest.find(r#"<span class="status"#).unwrap();
+        let text = &rest[from..];
+        let open = text.find('>').unwrap() + 1;
+        text[open..open + text[open..].find('<').unwrap()].to_owned()
+    };
+    assert_eq!(status_of("LIC-OLD-2024"), "已过期");
+    assert_eq!(status_of("LIC-ELDER-2026"), "有效");
     assert!(
         licences
             .text()

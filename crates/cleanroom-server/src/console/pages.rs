@@ -392,10 +392,18 @@ pub(crate) async fn licences(State(app): State<Shared>, s: Signed) -> PageResult
                 && now - j.submitted_at < chrono::Duration::hours(cleanroom_platform::VIOLATION_WINDOW_HOURS)).count();
             @let idle_days = mine.iter().map(|j| j.submitted_at).max().map(|t| (now - t).num_days());
             @let suspended = v.state.as_ref().is_some_and(|s| s.suspended) || lic.suspended;
+            @let today = now.date_naive();
+            @let (status_class, status) = if suspended {
+                ("status s-suspended", l.t("已暂停", "suspended"))
+            } else if today > lic.valid_until {
+                ("status s-suspended", l.t("已过期", "expired"))
+            } else if today < lic.valid_from {
+                ("status s-suspended", l.t("尚未生效", "not yet valid"))
+            } else {
+                ("status s-active", l.t("有效", "in force"))
+            };
             section.licence aria-labelledby=(format!("l-{}", lic.id)) {
-                h2 id=(format!("l-{}", lic.id)) { (lic.id) " "
-                    span class=(if suspended { "status s-suspended" } else { "status s-active" }) {
-                        (if suspended { l.t("已暂停", "suspended") } else { l.t("有效", "in force") }) } }
+                h2 id=(format!("l-{}", lic.id)) { (lic.id) " " span class=(status_class) { (status) } }
                 dl.facts {
                     dt { (l.t("运营方", "Operator")) } dd { (lic.operator) }
                     dt { (l.t("有效期", "Valid")) } dd { (lic.valid_from.to_string()) " – " (lic.valid_until.to_string()) }
