@@ -119,6 +119,7 @@ pub(crate) fn tour(home: &Home, rows: u64, serve: bool) -> anyhow::Result<u8> {
         },
         log: cleanroom_server::LogConfig::default(),
         battery: cleanroom_platform::BatteryProfile::Fast,
+        secure_cookies: false,
     };
     let rt = runtime()?;
     let server = rt.block_on(cleanroom_server::Running::start(&config))?;

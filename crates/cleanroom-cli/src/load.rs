@@ -91,6 +91,7 @@ pub(crate) fn run(
         },
         log: cleanroom_server::LogConfig::default(),
         battery: cleanroom_platform::BatteryProfile::Off,
+        secure_cookies: false,
     };
     let rt = runtime()?;
     let server = rt.block_on(cleanroom_server::Running::start(&config))?;

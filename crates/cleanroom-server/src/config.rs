@@ -19,6 +19,9 @@ pub struct Config {
     /// The attack battery run on every product awaiting review: `fast` (default), `full` or
     /// `off`. Reviews wait for it.
     pub battery: cleanroom_platform::BatteryProfile,
+    /// Mark the console's cookies `Secure`: set it when the console is reached over TLS (a
+    /// terminating proxy in front; this server speaks plain HTTP).
+    pub secure_cookies: bool,
 }
 
 /// The audit log's signing (DESIGN.md §6).
@@ -91,6 +94,7 @@ impl Default for Config {
             limits: Limits::default(),
             log: LogConfig::default(),
             battery: cleanroom_platform::BatteryProfile::default(),
+            secure_cookies: false,
         }
     }
 }
@@ -142,6 +146,7 @@ mod tests {
         assert_eq!(file.address, default.address);
         assert_eq!(file.battery, default.battery);
         assert_eq!(file.battery, cleanroom_platform::BatteryProfile::Fast);
+        assert_eq!(file.secure_cookies, default.secure_cookies);
         assert_eq!(file.limits.workers, default.limits.workers);
         assert_eq!(file.limits.body_bytes, default.limits.body_bytes);
         let off: Config = toml::from_str("battery = \"off\"").unwrap();

@@ -115,7 +115,10 @@ impl App {
             metrics: Metrics::default(),
             buckets: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Semaphore::new(config.limits.concurrency.max(1))),
-            console: console::Console::default(),
+            console: console::Console {
+                secure_cookies: config.secure_cookies,
+                ..console::Console::default()
+            },
             state: config.state.clone(),
         });
         Ok((app, recovery))

@@ -319,7 +319,7 @@ fn base64_decode(text: &str) -> Vec<u8> {
 fn reviewers_approve_in_the_browser_and_the_operator_downloads() {
     let driver = Driver::start();
     // The server runs the attack battery on the product, as by default; reviews wait for it.
-    let server = Server::start_with(BatteryProfile::Fast);
+    let server = Server::start_with(BatteryProfile::Fast, false);
     let product = server.waiting_product("Residents aged 65+ per district");
     let battery = server.battery_done(product);
     assert_eq!(battery["status"], "done", "{battery}");

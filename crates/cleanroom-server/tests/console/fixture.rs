@@ -46,10 +46,10 @@ pub struct Server {
 impl Server {
     /// A server without the attack battery: reviews need not wait.
     pub fn start() -> Server {
-        Self::start_with(BatteryProfile::Off)
+        Self::start_with(BatteryProfile::Off, false)
     }
 
-    pub fn start_with(battery: BatteryProfile) -> Server {
+    pub fn start_with(battery: BatteryProfile, secure_cookies: bool) -> Server {
         let state = tempfile::tempdir().unwrap();
         let config = Config {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -61,6 +61,7 @@ impl Server {
                 ..Limits::default()
             },
             battery,
+            secure_cookies,
             ..Config::default()
         };
         let rt = tokio::runtime::Builder::new_multi_thread()
