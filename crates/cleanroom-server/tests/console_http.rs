@@ -320,26 +320,12 @@ fn console_security_sessions_roles_csrf_and_escaping() {
 #[test]
 fn behind_tls_every_console_cookie_is_secure() {
     let server = Server::start_with(cleanroom_platform::BatteryProfile::Off, true);
-    let anon = Client::new(server.addr);
-    let signin = anon.get("/console/signin").unwrap();
+    let (signin, r) = fixture::post_sign_in(&Client::new(server.addr), &server.rev1);
     assert!(
         set_cookie(&signin, "cr_signin")
             .unwrap()
             .contains("; Secure")
     );
-    let pre = fixture::cookie_value(set_cookie(&signin, "cr_signin").unwrap());
-    let r = anon
-        .send(
-            "POST",
-            "/console/signin",
-            &[
-                ("cookie", &format!("cr_signin={pre}")),
-                ("content-type", "application/x-www-form-urlencoded"),
-            ],
-            form(&[("csrf", &pre), ("token", &server.rev1)]).as_bytes(),
-        )
-        .unwrap();
-    assert_eq!(r.status, 303, "{}", r.text());
     let session = set_cookie(&r, "cr_session").unwrap();
     assert!(
         session.contains("; Secure") && session.contains("HttpOnly"),

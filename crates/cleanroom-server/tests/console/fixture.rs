@@ -237,9 +237,9 @@ impl Browser {
     }
 }
 
-/// Signs in with `token` the way the sign-in form does.
-pub fn sign_in(server: &Server, token: &str) -> Browser {
-    let http = Client::new(server.addr);
+/// Opens the sign-in form and posts `token` with its double-submit token, as the form does;
+/// returns the form page and the answer to the post.
+pub fn post_sign_in(http: &Client, token: &str) -> (Response, Response) {
     let page = http.get("/console/signin").unwrap();
     assert_eq!(page.status, 200);
     let pre = cookie_value(set_cookie(&page, "cr_signin").unwrap());
@@ -257,6 +257,13 @@ pub fn sign_in(server: &Server, token: &str) -> Browser {
         )
         .unwrap();
     assert_eq!(r.status, 303, "{}", r.text());
+    (page, r)
+}
+
+/// Signs in with `token` the way the sign-in form does.
+pub fn sign_in(server: &Server, token: &str) -> Browser {
+    let http = Client::new(server.addr);
+    let (_, r) = post_sign_in(&http, token);
     let cookie = format!(
         "cr_session={}",
         cookie_value(set_cookie(&r, "cr_session").unwrap())
