@@ -147,9 +147,8 @@ fn sums_clamp_each_value_and_bound_each_persons_rows() {
         .iter()
         .find(|m| m.statistic == "sum")
         .unwrap();
-    // Three rows per person and group, in three groups at most, each clamped into
-    // [0, 60 000].
-    assert_eq!(sum.sensitivity, 540_000.0);
+    // Three rows per person over all groups together, each clamped into [0, 60 000].
+    assert_eq!(sum.sensitivity, 180_000.0);
     // The truth the noise is centred on: each wage clamped (no one has more than 3 rows).
     let clamped = by_key(rows_text(&truth(
         tmp(),
@@ -187,14 +186,10 @@ fn policies_with(name: &str, from: &str, to: &str) -> PathBuf {
 }
 
 #[test]
-fn a_person_counts_in_one_group_of_an_aggregate_only() {
+fn a_person_weighs_at_most_their_row_bound_over_all_groups() {
     let engine = engine_with(
         tmp(),
-        &policies_with(
-            "one-group",
-            "max_groups_per_unit = 3",
-            "max_groups_per_unit = 1",
-        ),
+        &policies_with("one-row", "max_rows_per_unit = 3", "max_rows_per_unit = 1"),
     );
     // Insured persons may have records under several statuses: counted per status they would
     // be in several groups at once.
@@ -204,7 +199,16 @@ fn a_person_counts_in_one_group_of_an_aggregate_only() {
         "SELECT pension_status, count(DISTINCT citizen_id) AS people FROM social_insurance GROUP BY pension_status",
     );
     assert!(r.is_allowed(), "{:?}", r.violations);
-    assert_eq!(r.dp.as_ref().unwrap().max_groups_per_unit, 1);
+    let dp = r.dp.as_ref().unwrap();
+    assert_eq!(dp.max_rows_per_unit, 1);
+    // One person moves the distinct counts of all groups together by at most 1: the noise and
+    // the threshold are those of a person in one group.
+    let units = dp
+        .measurements
+        .iter()
+        .find(|m| m.statistic == "units" && m.target.contains("citizen_id"))
+        .unwrap();
+    assert_eq!(units.sensitivity, 1.0);
     let released: f64 = by_key(rows_text(&r.batches)).values().map(|v| v[0]).sum();
     let per_group: f64 = by_key(rows_text(&truth(
         tmp(),

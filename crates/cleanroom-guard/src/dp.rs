@@ -6,9 +6,15 @@
 //! evaluated:
 //!
 //! - values are clamped into the column's declared `bounds` before anything is added up;
-//! - a unit contributes at most `max_rows_per_unit` rows to a group: a unit with more rows adds
-//!   its average row times that bound (so whatever partial aggregates DataFusion merges, one
-//!   unit moves a COUNT by at most L, a SUM by at most L·max(|lo|, |hi|));
+//! - a unit contributes at most `max_rows_per_unit` (L) rows to an aggregate, over all its
+//!   groups together: where a unit may own several rows and there are groups, the rewrite counts
+//!   each unit's rows (a window partitioned by the unit) and every row of a unit with n > L rows
+//!   weighs L/n, so one unit moves the COUNTs of all groups together by at most L and their SUMs
+//!   by at most L·max(|lo|, |hi|), however many groups its rows fall in; without groups, a unit
+//!   with more than L rows adds its average row times L (whatever partial aggregates DataFusion
+//!   merges);
+//! - a unit counts in a group's distinct-unit count by min(1, its weighted rows there): at most
+//!   L over all groups, at most 1 without groups;
 //! - the true value is rounded to a grid γ before the integer noise is added, so no fractional
 //!   part of the exact value survives;
 //! - post-processing: counts are non-negative integers, averages stay inside the bounds,
@@ -176,7 +182,6 @@ pub struct DpReport {
     /// The noisy unit count a group needs to appear.
     pub threshold: i64,
     pub max_rows_per_unit: u32,
-    pub max_groups_per_unit: u32,
     pub measurements: Vec<Measurement>,
 }
 
@@ -187,7 +192,6 @@ pub struct DpPlan {
     pub epsilon: f64,
     pub delta: f64,
     pub max_rows: u32,
-    pub max_groups: u32,
     /// ε and δ of each measurement: the job's, divided by the number of measurements.
     pub epsilon_each: f64,
     pub delta_each: f64,
@@ -210,7 +214,6 @@ impl DpPlan {
             epsilon: rules.epsilon,
             delta: rules.delta,
             max_rows: rules.max_rows_per_unit.max(1),
-            max_groups: rules.max_groups_per_unit.max(1),
             epsilon_each: rules.epsilon / m,
             delta_each: rules.delta / m,
             noise: Arc::new(Mutex::new(noise)),
@@ -236,9 +239,18 @@ impl DpPlan {
         }
     }
 
-    /// The noisy-threshold τ: a group of one unit passes with probability at most δ_each.
-    pub fn threshold(&self, k: u32) -> i64 {
-        let n = self.noise_for(1.0, 1.0, true);
+    /// How far one unit can move the distinct-unit counts of an aggregate, all groups together.
+    pub fn unit_sensitivity(&self, reach: Reach) -> f64 {
+        match reach {
+            Reach::Unique | Reach::OneGroup => 1.0,
+            Reach::Weighted => f64::from(self.max_rows),
+        }
+    }
+
+    /// The noisy-threshold τ for distinct-unit counts of the given sensitivity: a group of one
+    /// unit passes with probability at most δ_each.
+    pub fn threshold(&self, k: u32, sensitivity: f64) -> i64 {
+        let n = self.noise_for(sensitivity, 1.0, true);
         let tail = match self.mechanism {
             // P(X ≥ x) ≤ e^{-x/t} for the discrete Laplace of scale t.
             Mechanism::Laplace => n.scale * (1.0 / self.delta_each).ln(),
@@ -283,6 +295,18 @@ fn grid_for(lo: f64, hi: f64) -> f64 {
     10f64.powf((span / 1000.0).log10().floor()).max(1e-6)
 }
 
+/// How the rows of one privacy unit reach an aggregate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// One row per unit: the rows are the units, no per-unit state needed.
+    Unique,
+    /// Several rows per unit, one group (no GROUP BY): bounded within the group.
+    OneGroup,
+    /// Several rows per unit across groups: each row carries its unit's row count (the third
+    /// argument) and weighs min(1, L/n).
+    Weighted,
+}
+
 /// The configuration of one `__cr_dp` aggregate.
 #[derive(Clone, Debug)]
 struct Spec {
@@ -296,7 +320,8 @@ struct Spec {
     plan: DpPlan,
 }
 
-/// `__cr_dp_<stat>(unit, value)`: the bounded statistic of a group plus noise.
+/// `__cr_dp_<stat>(unit, value, unit_rows)`: the bounded statistic of a group plus noise;
+/// `unit_rows` is the unit's number of rows in the whole aggregate (1 where not counted).
 #[derive(Debug)]
 pub struct DpAggregate {
     id: usize,
@@ -322,25 +347,31 @@ pub fn dp_udaf(
     id: usize,
     plan: &DpPlan,
     stat: Stat,
-    unique: bool,
+    reach: Reach,
     bounds: Option<(f64, f64)>,
     out: DataType,
     target: &str,
 ) -> (AggregateUDF, Vec<Measurement>) {
-    // Rows per unit and group, and groups per unit: one unit's reach over the whole release.
-    let (l, g) = if unique {
-        (1.0, 1.0)
+    // Rows one unit adds to the whole aggregate, all groups together.
+    let unique = reach == Reach::Unique;
+    let l = if unique {
+        1.0
     } else {
-        (f64::from(plan.max_rows), f64::from(plan.max_groups))
+        f64::from(plan.max_rows)
     };
     let (lo, hi) = bounds.unwrap_or((0.0, 1.0));
     let m = lo.abs().max(hi.abs());
     let grid = grid_for(lo, hi);
-    // A unit with more than L rows adds L times its average row: a count of rows moves by a
-    // fraction, so it is on the grid only where every unit has one row.
-    let count = plan.noise_for(g * if stat == Stat::Units { 1.0 } else { l }, 1.0, unique);
-    let sum = plan.noise_for(g * l * m, grid, false);
-    let sumsq = plan.noise_for(g * l * m * m, grid * grid.max(1.0), false);
+    // A unit with more than L rows weighs L/n per row: a count of rows moves by a fraction, so
+    // it is on the grid only where every unit has one row; so is a count of units whose rows
+    // are weighted.
+    let count = if stat == Stat::Units {
+        plan.noise_for(plan.unit_sensitivity(reach), 1.0, reach != Reach::Weighted)
+    } else {
+        plan.noise_for(l, 1.0, unique)
+    };
+    let sum = plan.noise_for(l * m, grid, false);
+    let sumsq = plan.noise_for(l * m * m, grid * grid.max(1.0), false);
     let mut measurements = Vec::new();
     let mut measure = |statistic: &'static str, sensitivity: f64, n: &Noise| {
         measurements.push(Measurement {
@@ -359,17 +390,17 @@ pub fn dp_udaf(
         });
     };
     match stat {
-        Stat::Units => measure("units", g, &count),
-        Stat::Count => measure("count", g * l, &count),
-        Stat::Sum => measure("sum", g * l * m, &sum),
+        Stat::Units => measure("units", plan.unit_sensitivity(reach), &count),
+        Stat::Count => measure("count", l, &count),
+        Stat::Sum => measure("sum", l * m, &sum),
         Stat::Avg => {
-            measure("sum", g * l * m, &sum);
-            measure("count", g * l, &count);
+            measure("sum", l * m, &sum);
+            measure("count", l, &count);
         }
         Stat::Var { .. } => {
-            measure("sum", g * l * m, &sum);
-            measure("sum_of_squares", g * l * m * m, &sumsq);
-            measure("count", g * l, &count);
+            measure("sum", l * m, &sum);
+            measure("sum_of_squares", l * m * m, &sumsq);
+            measure("count", l, &count);
         }
     }
     let name = match stat {
@@ -382,7 +413,7 @@ pub fn dp_udaf(
     let udaf = DpAggregate {
         id,
         name: format!("{name}_{id}"),
-        signature: Signature::any(2, Volatility::Volatile),
+        signature: Signature::any(3, Volatility::Volatile),
         spec: Spec {
             stat,
             unique,
@@ -474,10 +505,11 @@ impl DpAcc {
             t[1] += sum * f;
             t[2] += sumsq * f;
         }
+        // A unit whose rows are weighted counts by the weight of its rows here, at most 1.
         let units = if self.spec.unique {
             self.totals[0]
         } else {
-            self.units.len() as f64
+            self.units.values().map(|[rows, _, _]| rows.min(1.0)).sum()
         };
         (t, units)
     }
@@ -562,6 +594,10 @@ impl Accumulator for DpAcc {
             ),
             _ => None,
         };
+        let unit_rows = arg(values, 2, "__cr_dp")?
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| exec_datafusion_err!("__cr_dp: unit rows are not Float64"))?;
+        let l = f64::from(self.spec.plan.max_rows);
         let (lo, hi) = self.spec.bounds;
         let mut buf = std::mem::take(&mut self.hashes);
         let keyed = self.spec.plan.key.is_some();
@@ -578,10 +614,20 @@ impl Accumulator for DpAcc {
             }
             let v = floats.map_or(0.0, |f| f.value(i).clamp(lo, hi));
             let v = if v.is_nan() { lo } else { v };
-            let add = [1.0, v, v * v];
+            let n = if unit_rows.is_null(i) {
+                1.0
+            } else {
+                unit_rows.value(i)
+            };
+            let w = if n > l { l / n } else { 1.0 };
+            let add = [w, w * v, w * v * v];
             let h = hashes.get(i).copied();
+            // The weight is part of the row: rows that weigh differently (their unit lost or
+            // gained rows elsewhere) must not share noise, or the difference would be exact.
             if let Some(h) = h {
-                self.fingerprint = self.fingerprint.wrapping_add(mix(h ^ mix(v.to_bits())));
+                self.fingerprint = self
+                    .fingerprint
+                    .wrapping_add(mix(h ^ mix(v.to_bits() ^ mix(w.to_bits()))));
             }
             let slot = match h {
                 Some(h) if !self.spec.unique => self.units.entry(h).or_insert([0.0; 3]),

@@ -24,7 +24,7 @@ use datafusion::logical_expr::{
 
 use crate::GuardContext;
 use crate::analyze::expr_sources;
-use crate::dp::{DpPlan, DpReport, Measurement, Stat, dp_udaf};
+use crate::dp::{DpPlan, DpReport, Measurement, Reach, Stat, dp_udaf};
 use crate::udaf;
 
 /// Names of the hidden columns of the release aggregate, as they appear in the output.
@@ -87,6 +87,7 @@ struct Rewriter<'a> {
 /// The DP of one rewrite: the shared parameters and the measurements made so far.
 struct DpState {
     plan: DpPlan,
+    /// The highest noisy threshold applied (it grows with the distinct-unit counts' noise).
     threshold: i64,
     measurements: Vec<Measurement>,
 }
@@ -112,7 +113,7 @@ fn rewrite_with(plan: &LogicalPlan, ctx: &GuardContext, dp: Option<DpPlan>) -> R
         next_id: 0,
         k,
         dp: dp.map(|plan| DpState {
-            threshold: plan.threshold(ctx.rules.k),
+            threshold: plan.threshold(ctx.rules.k, 1.0),
             plan,
             measurements: Vec::new(),
         }),
@@ -135,7 +136,6 @@ fn rewrite_with(plan: &LogicalPlan, ctx: &GuardContext, dp: Option<DpPlan>) -> R
         delta: d.plan.delta,
         threshold: d.threshold,
         max_rows_per_unit: d.plan.max_rows,
-        max_groups_per_unit: d.plan.max_groups,
         measurements: d.measurements,
     });
     Ok(Rewritten {
@@ -424,15 +424,21 @@ impl Rewriter<'_> {
                 .collect();
             return Ok((LogicalPlan::Aggregate(plan), out_units, None));
         }
-        let input = match (&self.dp, units.first()) {
-            (Some(dp), Some(u)) if !u.unique && !group_expr.is_empty() => {
-                limit_groups(input, u, &group_expr, dp.plan.max_groups)?
+        // Under DP, a unit that may own several rows across groups has its rows counted, so
+        // that each row can weigh min(1, L/n) (see `dp`).
+        let weighted = match (&self.dp, units.first()) {
+            (Some(_), Some(u)) if !u.unique && !group_expr.is_empty() => {
+                Some(format!("{PREFIX}w{}", u.id))
             }
+            _ => None,
+        };
+        let input = match (&weighted, units.first()) {
+            (Some(name), Some(u)) => count_unit_rows(input, u, name)?,
             _ => input,
         };
         let mut hidden = Hidden::default();
         if self.dp.is_some() {
-            self.dp_aggregates(a, &units, &mut aggr_expr, &mut hidden)?;
+            self.dp_aggregates(a, &units, weighted.as_deref(), &mut aggr_expr, &mut hidden)?;
         }
         for u in units.iter().skip(usize::from(self.dp.is_some())) {
             let name = format!("{PREFIX}n{}", u.id);
@@ -503,6 +509,7 @@ impl Rewriter<'_> {
         &mut self,
         a: &Aggregate,
         units: &[Unit],
+        weighted: Option<&str>,
         aggr_expr: &mut Vec<Expr>,
         hidden: &mut Hidden,
     ) -> Result<()> {
@@ -510,16 +517,27 @@ impl Rewriter<'_> {
             return Ok(());
         };
         let unit_col = Expr::Column(unit.col.clone());
+        let (reach, unit_rows) = match weighted {
+            Some(name) => (
+                Reach::Weighted,
+                cast(
+                    Expr::Column(Column::new_unqualified(name)),
+                    DataType::Float64,
+                ),
+            ),
+            None if unit.unique => (Reach::Unique, lit(1.0f64)),
+            None => (Reach::OneGroup, lit(1.0f64)),
+        };
         let names: Vec<String> = a.schema.fields().iter().map(|f| f.name().clone()).collect();
         let group_width = names.len() - a.aggr_expr.len();
         let name = format!("{PREFIX}n{}", unit.id);
         let e = self.dp_call(
             Stat::Units,
-            unit,
+            reach,
             None,
             DataType::Int64,
             "threshold",
-            |udaf| Arc::new(udaf).call(vec![unit_col.clone(), unit_col.clone()]),
+            |udaf| Arc::new(udaf).call(vec![unit_col.clone(), unit_col.clone(), unit_rows.clone()]),
         )?;
         let threshold_expr = e.alias(&name);
         for (i, af, fname) in aggregate_functions(a) {
@@ -550,10 +568,11 @@ impl Rewriter<'_> {
             let out = a.schema.field(group_width + i).data_type().clone();
             let filter = af.params.filter.clone();
             let unit_expr = Expr::Column(unit.col.clone());
-            let new = self.dp_call(stat, unit, bounds, out, &shown, |udaf| {
+            let rows = unit_rows.clone();
+            let new = self.dp_call(stat, reach, bounds, out, &shown, |udaf| {
                 Expr::AggregateFunction(AggregateFunction::new_udf(
                     Arc::new(udaf),
-                    vec![unit_expr, value],
+                    vec![unit_expr, value, rows],
                     false,
                     filter,
                     vec![],
@@ -564,19 +583,27 @@ impl Rewriter<'_> {
                 *slot = new.alias(target);
             }
         }
-        // The threshold's count goes after the query's own aggregates.
+        // The threshold's count goes after the query's own aggregates; its τ follows the
+        // count's noise.
         aggr_expr.push(threshold_expr);
         hidden.units.push(name);
-        hidden
-            .thresholds
-            .push(self.dp.as_ref().map_or(self.k, |d| d.threshold));
+        let k = self.ctx.rules.k;
+        let tau = match self.dp.as_mut() {
+            Some(d) => {
+                let t = d.plan.threshold(k, d.plan.unit_sensitivity(reach));
+                d.threshold = d.threshold.max(t);
+                t
+            }
+            None => self.k,
+        };
+        hidden.thresholds.push(tau);
         Ok(())
     }
 
     fn dp_call(
         &mut self,
         stat: Stat,
-        unit: &Unit,
+        reach: Reach,
         bounds: Option<(f64, f64)>,
         out: DataType,
         target: &str,
@@ -587,7 +614,7 @@ impl Rewriter<'_> {
             .dp
             .as_mut()
             .ok_or_else(|| plan_datafusion_err!("internal: DP is off"))?;
-        let (udaf, measurements) = dp_udaf(id, &dp.plan, stat, unit.unique, bounds, out, target);
+        let (udaf, measurements) = dp_udaf(id, &dp.plan, stat, reach, bounds, out, target);
         dp.measurements.extend(measurements);
         Ok(call(udaf))
     }
@@ -688,39 +715,20 @@ impl Rewriter<'_> {
     }
 }
 
-/// Keeps each unit's rows in at most `max` groups of an aggregate: the groups are ranked per
-/// unit by a hash of the unit and the group key (so which groups a unit keeps depends on its
-/// own rows only) and rows of groups ranked past `max` are dropped.
-fn limit_groups(
-    input: Arc<LogicalPlan>,
-    unit: &Unit,
-    group_expr: &[Expr],
-    max: u32,
-) -> Result<Arc<LogicalPlan>> {
-    use datafusion::functions::expr_fn::{concat_ws, md5};
-    use datafusion::functions_window::expr_fn::dense_rank;
+/// Adds `name`: the number of rows of each unit in the aggregate's input (a window partitioned
+/// by the unit), from which each row's DP weight follows.
+fn count_unit_rows(input: Arc<LogicalPlan>, unit: &Unit, name: &str) -> Result<Arc<LogicalPlan>> {
+    use datafusion::functions_aggregate::count::count_all_window;
     use datafusion::logical_expr::{ExprFunctionExt, LogicalPlanBuilder};
-    let text = |e: Expr| {
-        let e = match e {
-            Expr::Alias(a) => *a.expr,
-            e => e,
-        };
-        cast(e, DataType::Utf8)
-    };
-    let mut parts = vec![text(Expr::Column(unit.col.clone()))];
-    parts.extend(group_expr.iter().cloned().map(text));
-    let key = md5(concat_ws(lit("|"), parts));
-    let rank_name = format!("{PREFIX}g{}", unit.id);
-    let rank = dense_rank()
+    let rows = count_all_window()
         .partition_by(vec![Expr::Column(unit.col.clone())])
-        .order_by(vec![key.sort(true, false)])
         .build()?
-        .alias(&rank_name);
-    let plan = LogicalPlanBuilder::from(input)
-        .window(vec![rank])?
-        .filter(Expr::Column(Column::new_unqualified(&rank_name)).lt_eq(lit(i64::from(max))))?
-        .build()?;
-    Ok(Arc::new(plan))
+        .alias(name);
+    Ok(Arc::new(
+        LogicalPlanBuilder::from(input)
+            .window(vec![rows])?
+            .build()?,
+    ))
 }
 
 /// The aggregate functions of an aggregate, with their position and lower-case name.

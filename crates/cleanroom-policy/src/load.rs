@@ -122,7 +122,6 @@ struct RawRules {
     epsilon: Option<Spanned<f64>>,
     delta: Option<Spanned<f64>>,
     max_rows_per_unit: Option<Spanned<u32>>,
-    max_groups_per_unit: Option<Spanned<u32>>,
     mechanism: Option<Mechanism>,
 }
 
@@ -764,15 +763,10 @@ fn check_rules(cx: &mut FileCx<'_>, raw: &RawRules) -> PartialRules {
             );
         }
     }
-    for (field, value) in [
-        ("max_rows_per_unit", &raw.max_rows_per_unit),
-        ("max_groups_per_unit", &raw.max_groups_per_unit),
-    ] {
-        if let Some(l) = value
-            && *l.get_ref() == 0
-        {
-            cx.report(l.span(), field, "must be at least 1");
-        }
+    if let Some(l) = &raw.max_rows_per_unit
+        && *l.get_ref() == 0
+    {
+        cx.report(l.span(), "max_rows_per_unit", "must be at least 1");
     }
     let get = |s: &Option<Spanned<u32>>| s.as_ref().map(|v| *v.get_ref());
     let get64 = |s: &Option<Spanned<u64>>| s.as_ref().map(|v| *v.get_ref());
@@ -790,7 +784,6 @@ fn check_rules(cx: &mut FileCx<'_>, raw: &RawRules) -> PartialRules {
         epsilon: getf(&raw.epsilon),
         delta: getf(&raw.delta),
         max_rows_per_unit: get(&raw.max_rows_per_unit),
-        max_groups_per_unit: get(&raw.max_groups_per_unit),
         mechanism: raw.mechanism,
     }
 }
@@ -821,7 +814,6 @@ fn load_disclosure(cx: &mut FileCx<'_>) -> Option<Disclosure> {
             epsilon: Some(epsilon),
             delta: Some(delta),
             max_rows_per_unit: Some(max_rows_per_unit),
-            max_groups_per_unit,
             mechanism,
         } => Some(DisclosureRules {
             k,
@@ -836,7 +828,6 @@ fn load_disclosure(cx: &mut FileCx<'_>) -> Option<Disclosure> {
             epsilon,
             delta,
             max_rows_per_unit,
-            max_groups_per_unit: max_groups_per_unit.unwrap_or(1),
             mechanism: mechanism.unwrap_or(Mechanism::Laplace),
         }),
         g => {

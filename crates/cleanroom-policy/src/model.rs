@@ -372,12 +372,9 @@ pub struct DisclosureRules {
     pub epsilon: f64,
     /// δ of the noisy threshold that selects which groups appear (and of the Gaussian mechanism).
     pub delta: f64,
-    /// Rows one privacy unit may contribute to one group; further rows are dropped.
+    /// Rows one privacy unit may contribute to one aggregate, over all its groups together: a
+    /// unit with more rows has each row weighted down so that they add up to this many.
     pub max_rows_per_unit: u32,
-    /// Groups one privacy unit may contribute to in one aggregate (where a unit owns several
-    /// rows, e.g. insurance records under different statuses); its rows in further groups are
-    /// dropped.
-    pub max_groups_per_unit: u32,
     pub mechanism: Mechanism,
 }
 
@@ -424,7 +421,6 @@ pub struct PartialRules {
     pub epsilon: Option<f64>,
     pub delta: Option<f64>,
     pub max_rows_per_unit: Option<u32>,
-    pub max_groups_per_unit: Option<u32>,
     pub mechanism: Option<Mechanism>,
 }
 
@@ -474,9 +470,6 @@ impl DisclosureRules {
         }
         if let Some(l) = other.max_rows_per_unit {
             self.max_rows_per_unit = self.max_rows_per_unit.min(l);
-        }
-        if let Some(g) = other.max_groups_per_unit {
-            self.max_groups_per_unit = self.max_groups_per_unit.min(g);
         }
         if let Some(m) = other.mechanism {
             // The grade's choice replaces the global one; Gaussian wins between grades, so the
