@@ -3,11 +3,13 @@
 //! and the retention-bound purge.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 use clap::Subcommand;
+use cleanroom_server::client::{Client, Response};
 use cleanroom_store::log::{PUBKEY_FILE, read_verifier, record_bytes};
 use cleanroom_store::verify::verify_state;
 use cleanroom_store::{Audit, SqliteStore, Store};
@@ -46,11 +48,21 @@ pub(crate) enum AuditCommand {
     /// Sign a checkpoint of the whole log now and print its note.
     Checkpoint,
     /// Accept a new checkpoint only if its signature holds and the log proves it extends the
-    /// checkpoint this witness holds; then hold the new one. Exits 5 when it refuses.
+    /// checkpoint this witness holds; then hold the new one. Exits 5 when it refuses. The
+    /// checkpoint and the proof come from `--checkpoint` and the state directory, or from a
+    /// running platform (`--addr` with an auditor's `--token`).
     Witness {
-        /// The new signed checkpoint (a note, as `audit checkpoint` prints it).
-        #[arg(long, value_name = "FILE")]
-        checkpoint: PathBuf,
+        /// The new signed checkpoint (a note, as `audit checkpoint` prints it); with `--addr`,
+        /// the platform's latest by default.
+        #[arg(long, value_name = "FILE", required_unless_present = "addr")]
+        checkpoint: Option<PathBuf>,
+        /// A running platform, e.g. 127.0.0.1:8080: the checkpoint and the consistency proof
+        /// are fetched from its API (`/v1/audit/checkpoint`, `/v1/audit/proof/consistency`).
+        #[arg(long, requires = "token")]
+        addr: Option<SocketAddr>,
+        /// An auditor's bearer token for `--addr`.
+        #[arg(long, requires = "addr")]
+        token: Option<String>,
         /// Where this witness keeps the checkpoint it holds.
         #[arg(long, value_name = "FILE", default_value = "witness.checkpoint")]
         held: PathBuf,
@@ -106,9 +118,19 @@ pub(crate) fn run(state: &Path, command: AuditCommand) -> anyhow::Result<u8> {
         }
         AuditCommand::Witness {
             checkpoint,
+            addr,
+            token,
             held,
             pubkey,
-        } => witness(state, &checkpoint, &held, &pubkey),
+        } => {
+            let log = match (addr, token) {
+                (Some(addr), Some(token)) => {
+                    LogSource::Platform(Client::new(addr).with_token(&token))
+                }
+                _ => LogSource::State(state),
+            };
+            witness(&log, checkpoint.as_deref(), &held, &pubkey)
+        }
         AuditCommand::Bench {
             appends,
             records,
@@ -224,9 +246,86 @@ fn export(state: &Path, out: Option<&Path>) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn witness(state: &Path, checkpoint: &Path, held: &Path, pubkey: &Path) -> anyhow::Result<u8> {
+/// Where a witness reads the log: a state directory, or a running platform's API.
+enum LogSource<'a> {
+    State(&'a Path),
+    Platform(Client),
+}
+
+impl LogSource<'_> {
+    /// A successful response of the platform, or the reason it gave.
+    fn get(client: &Client, path: &str) -> anyhow::Result<Response> {
+        let r = client
+            .get(path)
+            .with_context(|| format!("cannot reach the platform at {}", client.addr))?;
+        if r.status != 200 {
+            let why = r.json()["error"]["message"]
+                .as_str()
+                .map_or_else(|| r.text().chars().take(200).collect(), str::to_owned);
+            anyhow::bail!("GET {path}: HTTP {}: {why}", r.status);
+        }
+        Ok(r)
+    }
+
+    /// The platform's latest checkpoint.
+    fn checkpoint(&self) -> anyhow::Result<String> {
+        match self {
+            LogSource::State(_) => {
+                Err(InvalidInput("give the new checkpoint with --checkpoint".into()).into())
+            }
+            LogSource::Platform(c) => Ok(Self::get(c, "/v1/audit/checkpoint")?.text()),
+        }
+    }
+
+    /// The proof that the tree of `from` records is a prefix of the tree of `to` records.
+    fn consistency(&self, from: u64, to: u64) -> anyhow::Result<Result<Vec<String>, String>> {
+        match self {
+            LogSource::State(state) => {
+                let store = SqliteStore::open(state)?;
+                Ok(store
+                    .consistency_proof(from, to)
+                    .map(|p| p.proof)
+                    .map_err(|e| e.to_string()))
+            }
+            LogSource::Platform(c) => {
+                let r = c
+                    .get(&format!("/v1/audit/proof/consistency?from={from}&to={to}"))
+                    .with_context(|| format!("cannot reach the platform at {}", c.addr))?;
+                let body = r.json();
+                if r.status != 200 {
+                    let why = body["error"]["message"]
+                        .as_str()
+                        .unwrap_or("no reason given");
+                    return Ok(Err(format!("HTTP {}: {why}", r.status)));
+                }
+                let proof = body["proof"]
+                    .as_array()
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("the platform's consistency proof has no `proof`")
+                    })?
+                    .iter()
+                    .map(|h| h.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("the platform's consistency proof is not a list of hashes")
+                    })?;
+                Ok(Ok(proof))
+            }
+        }
+    }
+}
+
+fn witness(
+    log: &LogSource<'_>,
+    checkpoint: Option<&Path>,
+    held: &Path,
+    pubkey: &Path,
+) -> anyhow::Result<u8> {
     let verifier: Verifier = read_verifier(pubkey).map_err(|e| InvalidInput(e.to_string()))?;
-    let note = read_text(checkpoint)?;
+    let note = match checkpoint {
+        Some(path) => read_text(path)?,
+        None => log.checkpoint()?,
+    };
     let refuse = |why: String| -> anyhow::Result<u8> {
         println!("REFUSED: {why}");
         Ok(EXIT_CHECK_FAILED)
@@ -259,12 +358,11 @@ fn witness(state: &Path, checkpoint: &Path, held: &Path, pubkey: &Path) -> anyho
                 ));
             }
         } else {
-            let store = SqliteStore::open(state)?;
-            let proof = match store.consistency_proof(old.size, new.size) {
+            let proof = match log.consistency(old.size, new.size)? {
                 Ok(p) => p,
                 Err(e) => return refuse(format!("the log cannot prove consistency: {e}")),
             };
-            let hashes = hashes_from_b64(&proof.proof)?;
+            let hashes = hashes_from_b64(&proof)?;
             if let Err(e) = verify_consistency(old.size, new.size, &old.root, &new.root, &hashes) {
                 return refuse(format!(
                     "forked: the checkpoint of {} records does not extend the held one of {}: {e}",

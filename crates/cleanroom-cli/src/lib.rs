@@ -114,6 +114,11 @@ enum Command {
         job: JobArgs,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// For benchmarks: run the query N times (1-1000) in this process on one warm engine,
+        /// each run with fresh noise (a new in-memory noise key), and print one JSON line per
+        /// run with its time in milliseconds (`--format json` only).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        repeat: Option<u32>,
     },
     /// Generate the demo data if absent and walk through the demo scenarios.
     Demo {
@@ -466,7 +471,7 @@ fn request(job: &JobArgs) -> JobRequest {
         scenario: job.scenario.clone(),
         sql: job.sql.clone(),
         today: job.today.unwrap_or_else(today),
-        dp: false,
+        dp: job.dp,
     }
 }
 
@@ -544,12 +549,42 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             command: MockCommand::Generate { out, rows, seed },
             home,
         } => wasm::mock_generate(&home, &out, rows, seed),
-        Command::Query { home, job, format } => {
+        Command::Query {
+            home,
+            job,
+            format,
+            repeat,
+        } => {
             let engine = engine(&home)?;
             let functions = guest_functions(&job)?;
-            let report =
-                runtime()?.block_on(engine.run_with(&request(&job), functions.as_ref()))?;
-            output::print_query(&report, format)?;
+            let runtime = runtime()?;
+            let report = match repeat {
+                None => {
+                    let report =
+                        runtime.block_on(engine.run_with(&request(&job), functions.as_ref()))?;
+                    output::print_query(&report, format)?;
+                    report
+                }
+                Some(_) if format != Format::Json => {
+                    return Err(InvalidInput(
+                        "--repeat prints one JSON line per run: add --format json".into(),
+                    )
+                    .into());
+                }
+                Some(n) => {
+                    let mut last = None;
+                    for run in 1..=n {
+                        engine.renew_noise_key()?;
+                        let started = std::time::Instant::now();
+                        let report = runtime
+                            .block_on(engine.run_with(&request(&job), functions.as_ref()))?;
+                        let elapsed = started.elapsed();
+                        output::print_query_line(&report, run, elapsed)?;
+                        last = Some(report);
+                    }
+                    last.ok_or_else(|| anyhow::anyhow!("--repeat needs at least one run"))?
+                }
+            };
             Ok(if report.is_allowed() {
                 EXIT_OK
             } else {

@@ -83,28 +83,49 @@ pub(crate) fn dp_text(r: &Report) -> String {
 }
 
 /// Prints a query's checked result and report in the chosen format.
+/// A query's decision, report and (where visible) rows as JSON.
+fn query_json(r: &Report) -> anyhow::Result<serde_json::Value> {
+    let visible = r.is_allowed() && r.interactive;
+    let rows = if visible {
+        rows_json(&r.batches)?
+    } else {
+        Vec::new()
+    };
+    Ok(json!({
+        "decision": r.decision,
+        "violations": r.violations,
+        "suppressed_groups": r.suppressed_groups,
+        "suppression": r.suppression,
+        "k": r.k,
+        "epsilon": r.epsilon,
+        "dp": r.dp,
+        "columns": r.columns,
+        "rows": rows,
+        "held_for_review": r.is_allowed() && !r.interactive,
+    }))
+}
+
+/// One run of `query --repeat`: the JSON of [`print_query`] on one line, with the run's number
+/// and its time.
+pub(crate) fn print_query_line(
+    r: &Report,
+    run: u32,
+    elapsed: std::time::Duration,
+) -> anyhow::Result<()> {
+    let mut v = query_json(r)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("run".into(), json!(run));
+        o.insert("elapsed_ms".into(), json!(elapsed.as_secs_f64() * 1e3));
+    }
+    println!("{}", serde_json::to_string(&v)?);
+    Ok(())
+}
+
 pub(crate) fn print_query(r: &Report, format: Format) -> anyhow::Result<()> {
     let visible = r.is_allowed() && r.interactive;
     match format {
         Format::Json => {
-            let rows = if visible {
-                rows_json(&r.batches)?
-            } else {
-                Vec::new()
-            };
-            let v = json!({
-                "decision": r.decision,
-                "violations": r.violations,
-                "suppressed_groups": r.suppressed_groups,
-                "suppression": r.suppression,
-                "k": r.k,
-                "epsilon": r.epsilon,
-                "dp": r.dp,
-                "columns": r.columns,
-                "rows": rows,
-                "held_for_review": r.is_allowed() && !r.interactive,
-            });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            println!("{}", serde_json::to_string_pretty(&query_json(r)?)?);
         }
         Format::Csv => {
             if visible {

@@ -630,3 +630,170 @@ fn a_wasm_job_runs_over_multipart() {
     assert!(result.json().as_array().is_some_and(|a| !a.is_empty()));
     server.assert_no_raw_values();
 }
+
+/// The size of the platform's latest signed checkpoint (its second line), as an auditor reads it.
+fn checkpoint_size(server: &Server, auditor: &str) -> u64 {
+    let r = server.client(Some(auditor)).get("/v1/audit/checkpoint");
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.text().lines().nth(1).unwrap().parse().unwrap()
+}
+
+/// Runs two jobs, then waits until the platform's signed checkpoint (signed every second here)
+/// covers every record: beyond `beyond` and the same over two readings 1.5 s apart. Returns its
+/// size.
+fn grow_log(server: &Server, operator: &str, auditor: &str, beyond: u64) -> u64 {
+    let op = server.client(Some(operator));
+    for _ in 0..2 {
+        let r = op.post("/v1/jobs", sql_job(ALLOWED_SQL));
+        assert_eq!(r.status, 202, "{}", r.text());
+        op.finished(r.json()["id"].as_str().unwrap());
+    }
+    let mut last = 0;
+    for _ in 0..20 {
+        let size = checkpoint_size(server, auditor);
+        if size > beyond && size == last {
+            return size;
+        }
+        last = size;
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+    }
+    panic!("no settled checkpoint beyond {beyond} records in 30 s");
+}
+
+/// `cleanroom audit witness --addr`: a witness that holds nothing but the platform's public key
+/// and its last checkpoint follows the live log over HTTP, accepting each checkpoint the
+/// platform proves consistent with the one it holds, and refuses the platform once its state has
+/// been rolled back behind that checkpoint.
+#[test]
+fn a_witness_follows_the_platform_over_http_and_refuses_a_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let config = dir.path().join("cleanroom.toml");
+    std::fs::write(&config, "[log]\ncheckpoint_seconds = 1\n").unwrap();
+    let held = dir.path().join("witness.checkpoint");
+    let pubkey = dir.path().join("held-apart.pub");
+    let witness = |server: &Server, token: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cleanroom"))
+            .args(["audit", "witness", "--addr", &server.addr.to_string()])
+            .args(["--token", token, "--held"])
+            .arg(&held)
+            .arg("--pubkey")
+            .arg(&pubkey)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+
+    let server = Server::start_config(&state, &config);
+    let operator = server.token("operator", "acme-analytics");
+    let auditor = server.token("auditor", "aud-1");
+    std::fs::copy(state.join("platform.pub"), &pubkey).unwrap();
+    let first = grow_log(&server, &operator, &auditor, 0);
+    let (code, out) = witness(&server, &auditor);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "ACCEPTED: {first} records (the first checkpoint this witness holds)"
+        )),
+        "{out}"
+    );
+    // An operator may not read the log: the witness says why.
+    let (code, out) = witness(&server, &operator);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("HTTP 403"), "{out}");
+
+    // A copy of the state as it is now, taken with the platform stopped.
+    server.kill();
+    let backup = dir.path().join("backup");
+    std::fs::create_dir_all(&backup).unwrap();
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), backup.join(entry.file_name())).unwrap();
+        }
+    }
+
+    let server = Server::start_config(&state, &config);
+    let second = grow_log(&server, &operator, &auditor, first);
+    let (code, out) = witness(&server, &auditor);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "ACCEPTED: {second} records, consistent with the {first} held before"
+        )),
+        "{out}"
+    );
+    server.kill();
+
+    // The platform comes back on the old copy: its log is shorter than what the witness holds.
+    let server = Server::start_config(&backup, &config);
+    let (code, out) = witness(&server, &auditor);
+    assert_eq!(code, 5, "{out}");
+    assert!(
+        out.contains(&format!(
+            "REFUSED: rolled back: this witness holds a checkpoint of {second} records"
+        )),
+        "{out}"
+    );
+}
+
+/// `cleanroom query --repeat N` (for benchmarks): N runs on one warm engine, each with fresh
+/// noise, one JSON line per run with its time; without `--format json` it is refused.
+#[test]
+fn a_repeated_query_prints_one_timed_line_per_run_with_fresh_noise() {
+    let state = tempfile::tempdir().unwrap();
+    let query = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cleanroom"))
+            .arg("query")
+            .arg("--data")
+            .arg(support::data())
+            .arg("--state")
+            .arg(state.path())
+            .arg("--policies")
+            .arg(support::policies())
+            .args(["--licence", ELDER, "--scenario", SCENARIO])
+            .args(extra)
+            .arg(
+                "SELECT district, count(*) AS n FROM residents GROUP BY district ORDER BY district",
+            )
+            .output()
+            .unwrap()
+    };
+    let out = query(&["--format", "json", "--repeat", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(runs.len(), 3);
+    for (i, r) in runs.iter().enumerate() {
+        assert_eq!(r["run"], i + 1);
+        assert_eq!(r["decision"], "allowed");
+        assert!(r["elapsed_ms"].as_f64().unwrap() > 0.0, "{r}");
+        assert_eq!(r["rows"].as_array().unwrap().len(), 8, "{r}");
+    }
+    // Eight noisy counts that all repeat exactly would mean the noise did not change.
+    assert_ne!(runs[0]["rows"], runs[1]["rows"]);
+    // A second plain run on the same state repeats its own answer (the platform's key).
+    let plain = |out: std::process::Output| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["rows"].clone()
+    };
+    let a = plain(query(&["--format", "json"]));
+    let b = plain(query(&["--format", "json"]));
+    assert_eq!(a, b);
+    let out = query(&["--repeat", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add --format json"));
+}

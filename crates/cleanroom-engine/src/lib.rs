@@ -244,7 +244,9 @@ pub struct Engine {
     echo: Mutex<HashMap<String, Arc<EchoFilter>>>,
     tables: session::TableCache,
     template: session::Template,
-    noise_key: std::sync::OnceLock<[u8; 32]>,
+    /// Set once from the state directory, or by [`Engine::with_noise_key`] /
+    /// [`Engine::renew_noise_key`].
+    noise_key: Mutex<Option<[u8; 32]>>,
 }
 
 /// The platform's secret DP noise key in the state directory (see
@@ -259,22 +261,47 @@ impl Engine {
             config,
             echo: Mutex::new(HashMap::new()),
             tables: session::TableCache::default(),
-            noise_key: std::sync::OnceLock::new(),
+            noise_key: Mutex::new(None),
         }
     }
 
     /// Uses this noise key instead of the state directory's (replays, and tests that need fresh
     /// noise per run over the same state).
     pub fn with_noise_key(self, key: [u8; 32]) -> Self {
-        let _ = self.noise_key.set(key);
+        self.set_noise_key(key);
         self
+    }
+
+    /// Draws a fresh noise key from the operating system's random source, held in memory only:
+    /// the next job's noise is independent of every earlier one, as on a new platform
+    /// (benchmarks that time a warm engine over repeated runs with fresh noise each).
+    pub fn renew_noise_key(&self) -> Result<()> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(internal)?;
+        self.set_noise_key(key);
+        Ok(())
+    }
+
+    fn set_noise_key(&self, key: [u8; 32]) {
+        let mut slot = self
+            .noise_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(key);
+    }
+
+    fn held_noise_key(&self) -> Option<[u8; 32]> {
+        *self
+            .noise_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The noise key: read from `state_dir/noise.key`, made from the operating system's random
     /// source on first use (readable by the owner only).
     pub(crate) fn noise_key(&self) -> Result<[u8; 32]> {
-        if let Some(k) = self.noise_key.get() {
-            return Ok(*k);
+        if let Some(k) = self.held_noise_key() {
+            return Ok(k);
         }
         let path = self.config.state_dir.join(NOISE_KEY_FILE);
         let key = match std::fs::read(&path) {
@@ -313,7 +340,11 @@ impl Engine {
                 )));
             }
         };
-        Ok(*self.noise_key.get_or_init(|| key))
+        let mut slot = self
+            .noise_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(*slot.get_or_insert(key))
     }
 
     pub fn policies(&self) -> &Policies {

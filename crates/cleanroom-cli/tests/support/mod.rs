@@ -86,8 +86,18 @@ impl Server {
     }
 
     pub fn start_with(state: &Path, policies: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_full(state, policies, Path::new("/dev/null"), env)
+    }
+
+    /// Starts with a configuration file of the test's making.
+    pub fn start_config(state: &Path, config: &Path) -> Server {
+        Self::start_full(state, &policies(), config, &[])
+    }
+
+    fn start_full(state: &Path, policies: &Path, config: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cleanroom"))
-            .args(["serve", "--address", "127.0.0.1:0", "--config", "/dev/null"])
+            .args(["serve", "--address", "127.0.0.1:0", "--config"])
+            .arg(config)
             // The battery has its own tests (tests/tests/jobs.rs, the demo); reviews here need
             // not wait for it.
             .args(["--battery", "off"])
