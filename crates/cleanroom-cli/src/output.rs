@@ -69,7 +69,7 @@ pub(crate) fn dp_text(r: &Report) -> String {
         return String::new();
     };
     let mut s = format!(
-        "differential privacy: ε = {} spent, δ = {:e}; a group appears when its noisy count of distinct persons or companies reaches {}; at most {} rows per person and group\n",
+        "differential privacy: ε = {} spent, δ = {:e}; a group appears when its noisy count of distinct persons or companies reaches {}; at most {} rows per person in an aggregate, all groups together\n",
         dp.epsilon, dp.delta, dp.threshold, dp.max_rows_per_unit
     );
     for m in &dp.measurements {
