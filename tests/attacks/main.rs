@@ -48,6 +48,18 @@ fn engine(policies: &Path, data: PathBuf, state: PathBuf) -> Engine {
     )
 }
 
+/// Noise keys from a fixed seed, one per call: every oracle the battery asks for, and every
+/// run of the membership and utility tests, gets its own key, and the outcome is reproducible
+/// (a run on CI and on a laptop draw the same noise).
+fn noise_keys(seed: u64) -> impl FnMut() -> [u8; 32] {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    move || {
+        let mut key = [0u8; 32];
+        rng.fill_bytes(&mut key);
+        key
+    }
+}
+
 /// Queries straight into the engine: no ledger.
 struct EngineOracle {
     engine: Engine,
@@ -82,7 +94,7 @@ struct PlatformOracle {
 }
 
 impl PlatformOracle {
-    fn new(policies: &Path) -> Self {
+    fn new(policies: &Path, noise_key: [u8; 32]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
         let clock = Arc::new(ManualClock::new(
@@ -91,7 +103,9 @@ impl PlatformOracle {
         let policies_loaded = Arc::new(Policies::load(policies).unwrap());
         let authz = Arc::new(Authz::load(&policies.join("authz")).unwrap());
         let platform = Arc::new(Platform::new(policies_loaded, authz, store.clone(), clock));
-        let engine = Arc::new(engine(policies, data_dir(tmp()), dir.path().join("engine")));
+        let engine = Arc::new(
+            engine(policies, data_dir(tmp()), dir.path().join("engine")).with_noise_key(noise_key),
+        );
         let host = Arc::new(cleanroom_wasm::Host::new(cleanroom_wasm::Limits::default()).unwrap());
         // A generous daily limit is the licence's business; the attacker stays within it here
         // by the ledger refusing first.
@@ -212,11 +226,10 @@ fn membership(policies: &Path, trials: usize) -> cleanroom_attack::Membership {
         .parse()
         .unwrap();
     let state = tmp().join(format!("state-membership-{}", std::process::id()));
-    let mut keys = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let mut keys = noise_keys(7);
     let rt = rt();
     cleanroom_attack::membership(trials, 11, without + 0.5, |inside, _| {
-        let mut key = [0u8; 32];
-        keys.fill_bytes(&mut key);
+        let key = keys();
         let dir = if inside { plus.clone() } else { data.clone() };
         let e = engine(policies, dir, state.clone()).with_noise_key(key);
         let r = rt.block_on(e.run(&request(ELDER.0, ELDER.1, sql)))?;
@@ -247,12 +260,11 @@ fn utility(rows: u64, runs: usize) -> (f64, f64) {
         .map(|r| (r[0].clone(), r[1].parse().unwrap()))
         .collect();
     let state = tmp().join(format!("state-utility-{}", std::process::id()));
-    let mut keys = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+    let mut keys = noise_keys(3);
     let rt = rt();
     let (mut sum, mut max, mut n) = (0.0f64, 0.0f64, 0usize);
     for _ in 0..runs {
-        let mut key = [0u8; 32];
-        keys.fill_bytes(&mut key);
+        let key = keys();
         let e = engine(&policies_dir(), data.clone(), state.clone()).with_noise_key(key);
         let r = rt.block_on(e.run(&request(ELDER.0, ELDER.1, sql))).unwrap();
         for row in rows_text(&r.batches) {
@@ -289,6 +301,14 @@ fn write_section(path: &Path, report: &str) {
     std::fs::write(path, new.trim_end().to_owned() + "\n").unwrap();
 }
 
+/// How far above its baseline an attack may score by chance: 5 points, or two standard errors
+/// of the baseline where few targets were scored (the margin attack scores only the cells that
+/// were suppressed).
+fn tolerance(o: &Outcome) -> f64 {
+    let b = o.baseline;
+    0.05f64.max(2.0 * (b * (1.0 - b) / o.targets.max(1) as f64).sqrt())
+}
+
 fn find<'a>(outcomes: &'a [Outcome], prefix: &str) -> &'a Outcome {
     outcomes
         .iter()
@@ -303,29 +323,35 @@ fn main() {
     let exact = exact_policies_dir(tmp());
     let dp = policies_dir();
 
-    let engine_oracle = |policies: PathBuf, state: &'static str| {
+    let engine_oracle = |policies: PathBuf, state: &'static str, seed: u64| {
+        let mut key = noise_keys(seed);
         move || -> anyhow::Result<Box<dyn Oracle>> {
             Ok(Box::new(EngineOracle {
-                engine: engine(&policies, data_dir(tmp()), tmp().join(state)),
+                engine: engine(&policies, data_dir(tmp()), tmp().join(state)).with_noise_key(key()),
                 rt: rt(),
             }))
         }
     };
     let dp_off = cleanroom_attack::battery(
-        &mut engine_oracle(exact.clone(), "state-attacks-off"),
+        &mut engine_oracle(exact.clone(), "state-attacks-off", 11),
         &truth,
         profile,
     )
     .unwrap();
     let dp_unlimited = cleanroom_attack::battery(
-        &mut engine_oracle(dp.clone(), "state-attacks-dp"),
+        &mut engine_oracle(dp.clone(), "state-attacks-dp", 13),
         &truth,
         profile,
     )
     .unwrap();
     // Each attack against a fresh platform: its own licence budget and refusal counter.
     let dp_ledger = cleanroom_attack::battery(
-        &mut || -> anyhow::Result<Box<dyn Oracle>> { Ok(Box::new(PlatformOracle::new(&dp))) },
+        &mut {
+            let (dp, mut key) = (dp.clone(), noise_keys(17));
+            move || -> anyhow::Result<Box<dyn Oracle>> {
+                Ok(Box::new(PlatformOracle::new(&dp, key())))
+            }
+        },
         &truth,
         profile,
     )
@@ -388,12 +414,8 @@ fn main() {
     // The goals at the default policy.
     for o in dp_ledger.iter().chain(&dp_unlimited) {
         if o.metric == "success rate" && !o.attack.starts_with("reconstruction") {
-            // 5 points, or two standard errors of the baseline where few targets were scored
-            // (the margin attack scores only the cells that were suppressed).
-            let b = o.baseline;
-            let tolerance = 0.05f64.max(2.0 * (b * (1.0 - b) / o.targets.max(1) as f64).sqrt());
             assert!(
-                o.success <= o.baseline + tolerance,
+                o.success <= o.baseline + tolerance(o),
                 "{} succeeds {:.3} against a baseline of {:.3}",
                 o.attack,
                 o.success,
@@ -402,7 +424,7 @@ fn main() {
         }
     }
     let lp = find(&dp_ledger, "reconstruction");
-    assert!(lp.success <= lp.baseline + 0.05, "{lp:?}");
+    assert!(lp.success <= lp.baseline + tolerance(lp), "{lp:?}");
     let avg = find(&dp_unlimited, "averaging");
     assert!(
         avg.success >= avg.baseline * 0.999,

@@ -304,3 +304,22 @@ pub mod openlineage {
         out
     }
 }
+
+/// τ covers the noise the distinct-unit count it is applied to actually gets (grid and rounding
+/// included): a group of one unit, whose count is at most 1, reaches τ with probability at most
+/// e^{-(τ-1)/scale}, which must not exceed the δ of one measurement.
+pub fn assert_threshold_covers_its_noise(dp: &cleanroom_guard::dp::DpReport) {
+    let units = dp
+        .measurements
+        .iter()
+        .find(|m| m.target == "threshold")
+        .expect("the threshold's measurement");
+    let delta_each = dp.delta / dp.measurements.len() as f64;
+    let tail = (-(dp.threshold as f64 - 1.0) / units.scale).exp();
+    assert!(
+        tail <= delta_each,
+        "τ = {} against noise of scale {}: one unit passes with {tail:e} > δ {delta_each:e}",
+        dp.threshold,
+        units.scale
+    );
+}

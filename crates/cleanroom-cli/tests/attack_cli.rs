@@ -49,7 +49,11 @@ fn the_battery_against_a_running_server_gains_nothing_over_guessing() {
                 o["success"].as_f64().unwrap(),
                 o["baseline"].as_f64().unwrap(),
             );
-            assert!(s <= b + 0.05, "{o}");
+            // Chance: 5 points or two standard errors of the baseline, whichever is larger
+            // (the margin attack scores few cells); a hair more for the division's rounding.
+            let targets = o["targets"].as_u64().unwrap().max(1) as f64;
+            let tolerance = 0.05f64.max(2.0 * (b * (1.0 - b) / targets).sqrt());
+            assert!(s <= b + tolerance + 1e-9, "{o}");
         }
     }
     // The ledger (and then the licence's refusal counter) stopped most of the queries.

@@ -311,7 +311,7 @@ impl Engine {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(internal)?;
                 std::fs::create_dir_all(&self.config.state_dir).map_err(internal)?;
-                let tmp = path.with_extension("tmp");
+                let tmp = own_temp(&path)?;
                 {
                     use std::io::Write as _;
                     use std::os::unix::fs::OpenOptionsExt as _;
@@ -606,9 +606,25 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .parent()
         .ok_or_else(|| internal("cache path has no parent"))?;
     std::fs::create_dir_all(dir).map_err(internal)?;
-    let tmp = path.with_extension("tmp");
+    let tmp = own_temp(path)?;
     std::fs::write(&tmp, bytes).map_err(internal)?;
     std::fs::rename(&tmp, path).map_err(internal)
+}
+
+/// A temporary file beside `path` for this attempt alone: engines racing on the same state
+/// directory must not truncate or rename each other's half-written file.
+fn own_temp(path: &Path) -> Result<PathBuf> {
+    let mut tag = [0u8; 8];
+    getrandom::fill(&mut tag).map_err(internal)?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| internal("a state file without a name"))?;
+    Ok(path.with_file_name(format!(
+        "{}.{}.{:016x}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        u64::from_le_bytes(tag)
+    )))
 }
 
 /// Converts checked batches to JSON rows (arrays of cells, in column order).

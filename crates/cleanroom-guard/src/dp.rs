@@ -247,17 +247,37 @@ impl DpPlan {
         }
     }
 
-    /// The noisy-threshold τ for distinct-unit counts of the given sensitivity: a group of one
-    /// unit passes with probability at most δ_each.
-    pub fn threshold(&self, k: u32, sensitivity: f64) -> i64 {
-        let n = self.noise_for(sensitivity, 1.0, true);
-        let tail = match self.mechanism {
+    /// The noise on a count of rows (`stat` count) or of distinct units (`units`) as the units'
+    /// rows reach the aggregate. Where rows are weighted the exact count is a fraction, noised on
+    /// a grid of hundredths, so rounding adds a hundredth to the sensitivity, not a whole unit.
+    fn count_noise(&self, units: bool, reach: Reach) -> Noise {
+        let sensitivity = if units {
+            self.unit_sensitivity(reach)
+        } else if reach == Reach::Unique {
+            1.0
+        } else {
+            f64::from(self.max_rows)
+        };
+        let whole = reach == Reach::Unique || (units && reach == Reach::OneGroup);
+        if whole {
+            self.noise_for(sensitivity, 1.0, true)
+        } else {
+            self.noise_for(sensitivity, FRACTION_GRID, false)
+        }
+    }
+
+    /// The noisy-threshold τ for the distinct-unit counts of an aggregate its units reach as
+    /// `reach` says: computed from the very noise that count gets, so that a group of one unit
+    /// passes with probability at most δ_each.
+    pub fn threshold(&self, k: u32, reach: Reach) -> i64 {
+        let n = self.count_noise(true, reach);
+        let tail_steps = match self.mechanism {
             // P(X ≥ x) ≤ e^{-x/t} for the discrete Laplace of scale t.
             Mechanism::Laplace => n.scale * (1.0 / self.delta_each).ln(),
             // P(X ≥ x) ≤ e^{-x²/2σ²}.
             Mechanism::Gaussian => n.scale * (2.0 * (1.0 / self.delta_each).ln()).sqrt(),
         };
-        i64::from(k).max((1.0 + tail).ceil() as i64)
+        i64::from(k).max((1.0 + tail_steps * n.grid).ceil() as i64)
     }
 }
 
@@ -294,6 +314,9 @@ fn grid_for(lo: f64, hi: f64) -> f64 {
     let span = (hi - lo).abs().max(1e-6);
     10f64.powf((span / 1000.0).log10().floor()).max(1e-6)
 }
+
+/// The grid of counts that weighting makes fractional.
+const FRACTION_GRID: f64 = 0.01;
 
 /// How the rows of one privacy unit reach an aggregate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -362,14 +385,7 @@ pub fn dp_udaf(
     let (lo, hi) = bounds.unwrap_or((0.0, 1.0));
     let m = lo.abs().max(hi.abs());
     let grid = grid_for(lo, hi);
-    // A unit with more than L rows weighs L/n per row: a count of rows moves by a fraction, so
-    // it is on the grid only where every unit has one row; so is a count of units whose rows
-    // are weighted.
-    let count = if stat == Stat::Units {
-        plan.noise_for(plan.unit_sensitivity(reach), 1.0, reach != Reach::Weighted)
-    } else {
-        plan.noise_for(l, 1.0, unique)
-    };
+    let count = plan.count_noise(stat == Stat::Units, reach);
     let sum = plan.noise_for(l * m, grid, false);
     let sumsq = plan.noise_for(l * m * m, grid * grid.max(1.0), false);
     let mut measurements = Vec::new();

@@ -113,7 +113,7 @@ fn rewrite_with(plan: &LogicalPlan, ctx: &GuardContext, dp: Option<DpPlan>) -> R
         next_id: 0,
         k,
         dp: dp.map(|plan| DpState {
-            threshold: plan.threshold(ctx.rules.k, 1.0),
+            threshold: plan.threshold(ctx.rules.k, Reach::Unique),
             plan,
             measurements: Vec::new(),
         }),
@@ -590,7 +590,7 @@ impl Rewriter<'_> {
         let k = self.ctx.rules.k;
         let tau = match self.dp.as_mut() {
             Some(d) => {
-                let t = d.plan.threshold(k, d.plan.unit_sensitivity(reach));
+                let t = d.plan.threshold(k, reach);
                 d.threshold = d.threshold.max(t);
                 t
             }
