@@ -530,9 +530,10 @@ def main() -> None:
         f"never goes below k = {pol['k']}, and then also applies its dominance and p-ratio "
         "rules; SmartNoise gives its key count the whole δ and has no minimum. Both take the "
         "key count's sensitivity on social_insurance as the per-person row bound (3: a "
-        "person's rows may fall into up to 3 groups); cleanroom adds one grid step, because a "
-        "person whose rows are weighted down counts by a fraction.",
-        "Noise: cleanroom draws integer noise from an exact sampler on a grid (counts: 1; "
+        "person's rows may fall into up to 3 groups); cleanroom adds one grid step (0.01), "
+        "because a person whose rows are weighted down counts by a fraction.",
+        "Noise: cleanroom draws integer noise from an exact sampler on a grid (counts: 1, or "
+        "0.01 where a person's rows are weighted; "
         "sums: a thousandth of the bounds' range rounded down to a power of ten, i.e. 10 "
         "for wages and 0.1 for months), the exact value rounded to the grid first, with one "
         "extra grid step of sensitivity where a value is off the grid (see the DP table: Δ "

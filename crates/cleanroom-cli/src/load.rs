@@ -149,10 +149,15 @@ fn section(r: &LoadReport, rss: Option<u64>, rows: u64) -> String {
     );
     let _ = writeln!(
         s,
-        "Produced by `cleanroom load --clients {} --jobs {} --out BENCHMARKS.md` ({profile} build; `cargo run --release -- load ...` for the release figures) on {cores} cores, over {rows} residents. \
+        "Produced by `cargo run {}-- load --clients {} --jobs {} --out BENCHMARKS.md` ({profile} build) on {cores} cores, over {rows} residents. \
          A server in the same process on 127.0.0.1 (fresh SQLite state, synchronous FULL), {} client threads each opening one \
          connection per request; every job is `SELECT district, count(*) … GROUP BY district` under LIC-ELDER-2026, \
          run by 2 workers through the guard. Submit latency is the time to the 202 (the job is queued and recorded).\n",
+        if profile == "release" {
+            "--release "
+        } else {
+            ""
+        },
         r.clients,
         r.submitted + r.errors,
         r.clients
