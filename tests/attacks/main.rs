@@ -301,12 +301,8 @@ fn write_section(path: &Path, report: &str) {
     std::fs::write(path, new.trim_end().to_owned() + "\n").unwrap();
 }
 
-/// How far above its baseline an attack may score by chance: 5 points, or two standard errors
-/// of the baseline where few targets were scored (the margin attack scores only the cells that
-/// were suppressed).
 fn tolerance(o: &Outcome) -> f64 {
-    let b = o.baseline;
-    0.05f64.max(2.0 * (b * (1.0 - b) / o.targets.max(1) as f64).sqrt())
+    cleanroom_attack::chance_tolerance(o.baseline, o.targets)
 }
 
 fn find<'a>(outcomes: &'a [Outcome], prefix: &str) -> &'a Outcome {

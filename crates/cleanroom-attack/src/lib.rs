@@ -661,6 +661,14 @@ fn wilson(k: usize, n: usize) -> (f64, f64) {
 }
 
 /// The outcomes as a markdown table.
+/// How far above its baseline an attack may score by chance alone: 5 points, or two standard
+/// errors of the baseline where few targets were scored (the margin attack scores only the
+/// cells that were suppressed).
+pub fn chance_tolerance(baseline: f64, targets: usize) -> f64 {
+    let b = baseline;
+    0.05f64.max(2.0 * (b * (1.0 - b) / targets.max(1) as f64).sqrt())
+}
+
 pub fn table(outcomes: &[Outcome]) -> String {
     let mut s = String::from(
         "| attack | targets | queries | refused | metric | attack | baseline | note |\n|---|---:|---:|---:|---|---:|---:|---|\n",

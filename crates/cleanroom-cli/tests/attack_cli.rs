@@ -49,10 +49,9 @@ fn the_battery_against_a_running_server_gains_nothing_over_guessing() {
                 o["success"].as_f64().unwrap(),
                 o["baseline"].as_f64().unwrap(),
             );
-            // Chance: 5 points or two standard errors of the baseline, whichever is larger
-            // (the margin attack scores few cells); a hair more for the division's rounding.
-            let targets = o["targets"].as_u64().unwrap().max(1) as f64;
-            let tolerance = 0.05f64.max(2.0 * (b * (1.0 - b) / targets).sqrt());
+            // What chance allows, and a hair more for the division's rounding.
+            let targets = o["targets"].as_u64().unwrap() as usize;
+            let tolerance = cleanroom_attack::chance_tolerance(b, targets);
             assert!(s <= b + tolerance + 1e-9, "{o}");
         }
     }
