@@ -499,3 +499,66 @@ fn engines_sharing_a_fresh_state_agree_on_one_noise_key() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn where_nobody_has_more_rows_than_the_limit_skipping_the_weights_changes_nothing() {
+    // The engine measures the most insurance rows any one person has (3 in the test data, the
+    // policy's limit) and skips weighting rows; an engine told that someone has 4 weights every
+    // row by its person's row count. Same noise key: the two releases must be identical.
+    let sql = "SELECT pension_status, count(*) AS n, avg(monthly_wage) AS w, \
+               sum(contribution_months) AS m FROM social_insurance GROUP BY pension_status \
+               ORDER BY pension_status";
+    let most = rows_text(&truth(
+        tmp(),
+        "SELECT max(n) FROM (SELECT count(*) AS n FROM social_insurance GROUP BY citizen_id)",
+    ));
+    assert_eq!(
+        most,
+        vec![vec!["3".to_string()]],
+        "the test data's most rows per person"
+    );
+    let key = [7u8; 32];
+    let engine_at = |state: &Path| {
+        cleanroom_engine::Engine::new(
+            cleanroom_policy::Policies::load(&policies_dir()).unwrap(),
+            cleanroom_engine::EngineConfig {
+                data_dir: cleanroom_tests::data_dir(tmp()),
+                state_dir: state.to_path_buf(),
+                limits: cleanroom_engine::SessionLimits::default(),
+            },
+        )
+        .with_noise_key(key)
+    };
+    let measured = tmp().join(format!("state-profile-a-{}", std::process::id()));
+    let told = tmp().join(format!("state-profile-b-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&measured);
+    let _ = std::fs::remove_dir_all(&told);
+    let skipped = run(&engine_at(&measured), ELDER, sql);
+    assert!(skipped.is_allowed(), "{:?}", skipped.violations);
+    let profiles: Vec<PathBuf> = std::fs::read_dir(measured.join("profile"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        profiles.len(),
+        1,
+        "one profile, of social_insurance: {profiles:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&profiles[0]).unwrap(), "3");
+    let name = profiles[0].file_name().unwrap();
+    assert!(name.to_string_lossy().starts_with("social_insurance-"));
+    std::fs::create_dir_all(told.join("profile")).unwrap();
+    std::fs::write(told.join("profile").join(name), "4").unwrap();
+    let weighted = run(&engine_at(&told), ELDER, sql);
+    assert!(weighted.is_allowed(), "{:?}", weighted.violations);
+    assert_eq!(rows_text(&skipped.batches), rows_text(&weighted.batches));
+    assert_eq!(
+        skipped.dp, weighted.dp,
+        "the same measurements, scales and τ"
+    );
+    assert_eq!(
+        rows_text(&skipped.batches).len(),
+        3,
+        "three statuses released"
+    );
+}

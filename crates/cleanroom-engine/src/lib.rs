@@ -242,6 +242,8 @@ pub struct Engine {
     policies: Arc<Policies>,
     config: EngineConfig,
     echo: Mutex<HashMap<String, Arc<EchoFilter>>>,
+    /// The most rows one unit has, per dataset file version (see [`Engine::unit_rows`]).
+    unit_rows: Mutex<HashMap<String, u64>>,
     tables: session::TableCache,
     template: session::Template,
     /// Set once from the state directory, or by [`Engine::with_noise_key`] /
@@ -260,6 +262,7 @@ impl Engine {
             template: session::Template::new(&config.limits),
             config,
             echo: Mutex::new(HashMap::new()),
+            unit_rows: Mutex::new(HashMap::new()),
             tables: session::TableCache::default(),
             noise_key: Mutex::new(None),
         }
@@ -436,6 +439,12 @@ impl Engine {
             r.functions = functions.as_ref().map(functions::Registered::report);
             return Ok(r);
         }
+        let ctx = if ctx.dp_on() {
+            let rows = self.unit_rows(&analysis.datasets).await?;
+            ctx.with_unit_rows(rows)
+        } else {
+            ctx
+        };
         let rewritten =
             cleanroom_guard::rewrite(&plan, &ctx).map_err(|e| internal(scrub_error(&e)))?;
         let batches = session
@@ -553,6 +562,21 @@ impl Engine {
             .collect()
     }
 
+    /// The key of the current version of dataset `id`'s file: its name, size and modification
+    /// time.
+    fn version_key(&self, id: &str) -> Result<(PathBuf, String)> {
+        let path = self.config.data_dir.join(format!("{id}.parquet"));
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| Error::Data(format!("cannot read dataset `{id}`: {}", e.kind())))?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .unwrap_or(Duration::ZERO);
+        let key = format!("{id}-{:x}-{:x}", meta.len(), mtime.as_nanos());
+        Ok((path, key))
+    }
+
     /// The echo filters of the given datasets, built once per dataset file version and cached
     /// in memory and in `state_dir/echo/`.
     async fn echo_filters(
@@ -564,15 +588,7 @@ impl Engine {
             let Some(ds) = self.policies.dataset(id) else {
                 continue;
             };
-            let path = self.config.data_dir.join(format!("{id}.parquet"));
-            let meta = std::fs::metadata(&path)
-                .map_err(|e| Error::Data(format!("cannot read dataset `{id}`: {}", e.kind())))?;
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .unwrap_or(Duration::ZERO);
-            let key = format!("{id}-{:x}-{:x}", meta.len(), mtime.as_nanos());
+            let (path, key) = self.version_key(id)?;
             if let Some(f) = self.echo.lock().map_err(internal)?.get(&key) {
                 out.push(f.clone());
                 continue;
@@ -596,6 +612,49 @@ impl Engine {
             let f = Arc::new(filter);
             self.echo.lock().map_err(internal)?.insert(key, f.clone());
             out.push(f);
+        }
+        Ok(out)
+    }
+
+    /// The most rows one privacy unit has in each of the given protected datasets whose units
+    /// may own several rows: measured on the data once per file version and cached in memory
+    /// and in `state_dir/profile/`. DP's rewrite skips weighting rows where no unit has more
+    /// than its per-unit limit.
+    async fn unit_rows(
+        &self,
+        datasets: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        for id in datasets {
+            let Some(ds) = self.policies.dataset(id) else {
+                continue;
+            };
+            if !ds.is_protected() || ds.unit_unique_per_row {
+                continue;
+            }
+            let (path, key) = self.version_key(id)?;
+            if let Some(n) = self.unit_rows.lock().map_err(internal)?.get(&key) {
+                out.push((id.clone(), *n));
+                continue;
+            }
+            let cache = self
+                .config
+                .state_dir
+                .join("profile")
+                .join(format!("{key}.unit-rows"));
+            let cached = std::fs::read_to_string(&cache)
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok());
+            let n = match cached {
+                Some(n) => n,
+                None => {
+                    let n = session::max_unit_rows(ds, &path).await?;
+                    write_atomic(&cache, n.to_string().as_bytes())?;
+                    n
+                }
+            };
+            self.unit_rows.lock().map_err(internal)?.insert(key, n);
+            out.push((id.clone(), n));
         }
         Ok(out)
     }

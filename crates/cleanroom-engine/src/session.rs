@@ -557,3 +557,32 @@ pub(crate) async fn build_echo_filter(ds: &Dataset, path: &Path) -> Result<EchoF
     }
     Ok(filter)
 }
+
+/// The most rows any one privacy unit has in the dataset file at `path` (0 for an empty file):
+/// `max(count(*))` grouped by the unit, computed by DataFusion. Rows without a unit count as
+/// one unit, as DP's weighting counts them.
+pub(crate) async fn max_unit_rows(ds: &Dataset, path: &Path) -> Result<u64> {
+    let ctx = SessionContext::new();
+    let table = listing_table(&ctx, path).await?;
+    ctx.register_table("t", table)
+        .map_err(|e| internal(scrub_error(&e)))?;
+    let unit = ds.privacy_unit.replace('"', "\"\"");
+    let sql = format!("SELECT max(n) FROM (SELECT count(*) AS n FROM t GROUP BY \"{unit}\")");
+    let batches = ctx
+        .sql(&sql)
+        .await
+        .map_err(|e| internal(scrub_error(&e)))?
+        .collect()
+        .await
+        .map_err(|e| internal(scrub_error(&e)))?;
+    let most = batches
+        .first()
+        .filter(|b| b.num_rows() == 1 && b.column(0).is_valid(0))
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .value(0)
+        })
+        .unwrap_or(0);
+    Ok(u64::try_from(most).unwrap_or(0))
+}

@@ -334,8 +334,11 @@ pub enum Reach {
 #[derive(Clone, Debug)]
 struct Spec {
     stat: Stat,
-    /// One row per unit: the rows are the units, no per-unit state needed.
-    unique: bool,
+    /// Rows are added up per unit before they are bounded or counted: where a unit may own
+    /// several rows and either nothing weighted them (one group) or the statistic counts
+    /// distinct units. Weighted rows of a value statistic are already bounded, row by row
+    /// (a unit's weights add up to at most the row limit), and go straight into the totals.
+    per_unit: bool,
     bounds: (f64, f64),
     out: DataType,
     /// [count, sum, sum of squares] noise (only those the statistic uses).
@@ -432,7 +435,7 @@ pub fn dp_udaf(
         signature: Signature::any(3, Volatility::Volatile),
         spec: Spec {
             stat,
-            unique,
+            per_unit: !unique && (reach == Reach::OneGroup || stat == Stat::Units),
             bounds: (lo, hi),
             out,
             noise: [count, sum, sumsq],
@@ -522,7 +525,7 @@ impl DpAcc {
             t[2] += sumsq * f;
         }
         // A unit whose rows are weighted counts by the weight of its rows here, at most 1.
-        let units = if self.spec.unique {
+        let units = if !self.spec.per_unit {
             self.totals[0]
         } else {
             self.units.values().map(|[rows, _, _]| rows.min(1.0)).sum()
@@ -617,7 +620,7 @@ impl Accumulator for DpAcc {
         let (lo, hi) = self.spec.bounds;
         let mut buf = std::mem::take(&mut self.hashes);
         let keyed = self.spec.plan.key.is_some();
-        let hashes = if self.spec.unique && !keyed {
+        let hashes = if !self.spec.per_unit && !keyed {
             &[][..]
         } else {
             hash_units(units, &mut buf)?
@@ -646,7 +649,7 @@ impl Accumulator for DpAcc {
                     .wrapping_add(mix(h ^ mix(v.to_bits() ^ mix(w.to_bits()))));
             }
             let slot = match h {
-                Some(h) if !self.spec.unique => self.units.entry(h).or_insert([0.0; 3]),
+                Some(h) if self.spec.per_unit => self.units.entry(h).or_insert([0.0; 3]),
                 _ => &mut self.totals,
             };
             slot.iter_mut().zip(add).for_each(|(s, a)| *s += a);

@@ -61,6 +61,10 @@ pub struct GuardContext {
     /// statistic covers, so the same statistic over the same rows gets the same noise however
     /// the query is written (averaging rewrites gains nothing).
     noise_key: Option<[u8; 32]>,
+    /// The most rows one privacy unit has in each dataset's data as it is now, measured on the
+    /// data (not declared): where no unit has more rows than DP's per-unit limit, its rows need
+    /// no weighting and the rewrite skips counting them per unit.
+    unit_rows: BTreeMap<String, u64>,
 }
 
 impl GuardContext {
@@ -73,6 +77,7 @@ impl GuardContext {
             dp_requested: false,
             noise_seed: None,
             noise_key: None,
+            unit_rows: BTreeMap::new(),
         }
     }
 
@@ -84,6 +89,18 @@ impl GuardContext {
 
     pub fn noise_key(&self) -> Option<[u8; 32]> {
         self.noise_key
+    }
+
+    /// Sets the most rows one unit has in each dataset (see the field). The caller measures
+    /// them on the data the job reads, once per data version.
+    pub fn with_unit_rows(mut self, rows: impl IntoIterator<Item = (String, u64)>) -> Self {
+        self.unit_rows.extend(rows);
+        self
+    }
+
+    /// The most rows one unit has in `dataset`, where measured.
+    pub fn unit_rows(&self, dataset: &str) -> Option<u64> {
+        self.unit_rows.get(dataset).copied()
     }
 
     /// Asks for DP where the policy leaves it optional.

@@ -75,6 +75,17 @@ struct Unit {
     col: Column,
     /// One row per unit and no join below: COUNT is the distinct count.
     unique: bool,
+    /// The most rows one unit has here, where known (from the data, and no join or union
+    /// below that could multiply them).
+    rows: Option<u64>,
+}
+
+impl Unit {
+    /// No unit has more rows here than DP's per-unit limit: weighting them would change
+    /// nothing.
+    fn within(&self, limit: u32) -> bool {
+        self.unique || self.rows.is_some_and(|n| n <= u64::from(limit))
+    }
 }
 
 struct Rewriter<'a> {
@@ -278,7 +289,11 @@ impl Rewriter<'_> {
                 };
                 let mut units: Vec<Unit> = units
                     .into_iter()
-                    .map(|u| Unit { unique: false, ..u })
+                    .map(|u| Unit {
+                        unique: false,
+                        rows: None,
+                        ..u
+                    })
                     .collect();
                 if j.join_type == JoinType::Inner {
                     merge_equal_units(&mut units, j);
@@ -328,6 +343,11 @@ impl Rewriter<'_> {
             datasets: vec![Arc::from(table)],
             col: Column::new(Some(scan.table_name.clone()), ds.privacy_unit.clone()),
             unique: ds.unit_unique_per_row,
+            rows: if ds.unit_unique_per_row {
+                Some(1)
+            } else {
+                self.ctx.unit_rows(table)
+            },
         };
         Ok((plan, vec![unit], None))
     }
@@ -370,6 +390,7 @@ impl Rewriter<'_> {
             .map(|a| Unit {
                 col: Column::new_unqualified(format!("{PREFIX}u{}", a.id)),
                 unique: false,
+                rows: None,
                 ..a
             })
             .collect();
@@ -419,15 +440,16 @@ impl Rewriter<'_> {
                 .map(|(u, i)| Unit {
                     col: Column::from(plan.schema.qualified_field(i)),
                     unique,
+                    rows: unique.then_some(1),
                     ..u
                 })
                 .collect();
             return Ok((LogicalPlan::Aggregate(plan), out_units, None));
         }
-        // Under DP, a unit that may own several rows across groups has its rows counted, so
-        // that each row can weigh min(1, L/n) (see `dp`).
+        // Under DP, a unit that may own more rows across groups than the limit L has its rows
+        // counted, so that each row can weigh min(1, L/n) (see `dp`).
         let weighted = match (&self.dp, units.first()) {
-            (Some(_), Some(u)) if !u.unique && !group_expr.is_empty() => {
+            (Some(d), Some(u)) if !u.within(d.plan.max_rows) && !group_expr.is_empty() => {
                 Some(format!("{PREFIX}w{}", u.id))
             }
             _ => None,
@@ -526,6 +548,9 @@ impl Rewriter<'_> {
                 ),
             ),
             None if unit.unique => (Reach::Unique, lit(1.0f64)),
+            // No unit has more rows than the limit: every weight would be 1, and a unit still
+            // reaches up to L groups.
+            None if !a.group_expr.is_empty() => (Reach::Weighted, lit(1.0f64)),
             None => (Reach::OneGroup, lit(1.0f64)),
         };
         let names: Vec<String> = a.schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -718,15 +743,37 @@ impl Rewriter<'_> {
 /// Adds `name`: the number of rows of each unit in the aggregate's input (a window partitioned
 /// by the unit), from which each row's DP weight follows.
 fn count_unit_rows(input: Arc<LogicalPlan>, unit: &Unit, name: &str) -> Result<Arc<LogicalPlan>> {
-    use datafusion::functions_aggregate::count::count_all_window;
-    use datafusion::logical_expr::{ExprFunctionExt, LogicalPlanBuilder};
-    let rows = count_all_window()
-        .partition_by(vec![Expr::Column(unit.col.clone())])
-        .build()?
-        .alias(name);
+    // Each row gets its unit's row count by a join with the count per unit, not by
+    // `count(*) OVER (PARTITION BY unit)`: a window evaluates every partition on its own, one
+    // per person, which took most of a DP query's time. Nulls join nulls, so that every row
+    // keeps exactly one match, as in the window.
+    use datafusion::common::NullEquality;
+    use datafusion::functions_aggregate::count::count_all;
+    use datafusion::logical_expr::LogicalPlanBuilder;
+    let per_unit = format!("{name}_units");
+    let unit_col = Expr::Column(unit.col.clone());
+    let counts = LogicalPlanBuilder::from(Arc::clone(&input))
+        .aggregate(
+            vec![unit_col.alias("unit")],
+            vec![count_all().alias("rows")],
+        )?
+        .alias(per_unit.as_str())?
+        .build()?;
+    let mut exprs = passthrough(input.schema());
+    exprs.push(Expr::Column(Column::new(Some(per_unit.as_str()), "rows")).alias(name));
     Ok(Arc::new(
         LogicalPlanBuilder::from(input)
-            .window(vec![rows])?
+            .join_detailed(
+                counts,
+                JoinType::Inner,
+                (
+                    vec![unit.col.clone()],
+                    vec![Column::new(Some(per_unit.as_str()), "unit")],
+                ),
+                None,
+                NullEquality::NullEqualsNull,
+            )?
+            .project(exprs)?
             .build()?,
     ))
 }
