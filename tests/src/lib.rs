@@ -305,9 +305,9 @@ pub mod openlineage {
     }
 }
 
-/// τ covers the noise the distinct-unit count it is applied to actually gets (grid and rounding
-/// included): a group of one unit, whose count is at most 1, reaches τ with probability at most
-/// e^{-(τ-1)/scale}, which must not exceed the δ of one measurement.
+/// τ covers the noise the threshold's count actually gets (grid and rounding included): a group
+/// of one unit, whose count is at most the count's sensitivity Δ, reaches τ with probability at
+/// most e^{-(τ-Δ)/scale}, which must not exceed the δ of one measurement.
 pub fn assert_threshold_covers_its_noise(dp: &cleanroom_guard::dp::DpReport) {
     let units = dp
         .measurements
@@ -315,7 +315,9 @@ pub fn assert_threshold_covers_its_noise(dp: &cleanroom_guard::dp::DpReport) {
         .find(|m| m.target == "threshold")
         .expect("the threshold's measurement");
     let delta_each = dp.delta / dp.measurements.len() as f64;
-    let tail = (-(dp.threshold as f64 - 1.0) / units.scale).exp();
+    // A group of one unit has an exact count of at most the count's sensitivity (1 distinct
+    // unit, or the weights of its rows, up to the row limit): the noise must carry it to τ.
+    let tail = (-(dp.threshold as f64 - units.sensitivity) / units.scale).exp();
     assert!(
         tail <= delta_each,
         "τ = {} against noise of scale {}: one unit passes with {tail:e} > δ {delta_each:e}",

@@ -501,13 +501,14 @@ fn engines_sharing_a_fresh_state_agree_on_one_noise_key() {
 }
 
 #[test]
-fn where_nobody_has_more_rows_than_the_limit_skipping_the_weights_changes_nothing() {
+fn where_nobody_has_more_rows_than_the_limit_the_weights_are_skipped_and_counts_stay_whole() {
     // The engine measures the most insurance rows any one person has (3 in the test data, the
-    // policy's limit) and skips weighting rows; an engine told that someone has 4 weights every
-    // row by its person's row count. Same noise key: the two releases must be identical.
-    let sql = "SELECT pension_status, count(*) AS n, avg(monthly_wage) AS w, \
-               sum(contribution_months) AS m FROM social_insurance GROUP BY pension_status \
-               ORDER BY pension_status";
+    // policy's limit) and skips weighting rows: counts stay whole numbers, noised on a grid of
+    // 1 (scale 3/ε). An engine told that someone has 4 rows weights every row by its person's
+    // row count: fractional counts on a grid of hundredths (scale 3.01/ε). Both release the
+    // same groups, each within its stated error of the truth.
+    let sql = "SELECT pension_status, count(*) AS n, sum(contribution_months) AS m \
+               FROM social_insurance GROUP BY pension_status ORDER BY pension_status";
     let most = rows_text(&truth(
         tmp(),
         "SELECT max(n) FROM (SELECT count(*) AS n FROM social_insurance GROUP BY citizen_id)",
@@ -517,7 +518,11 @@ fn where_nobody_has_more_rows_than_the_limit_skipping_the_weights_changes_nothin
         vec![vec!["3".to_string()]],
         "the test data's most rows per person"
     );
-    let key = [7u8; 32];
+    let exact = by_key(rows_text(&truth(
+        tmp(),
+        "SELECT pension_status, count(*), sum(least(greatest(contribution_months, 0), 480)) \
+         FROM social_insurance GROUP BY pension_status",
+    )));
     let engine_at = |state: &Path| {
         cleanroom_engine::Engine::new(
             cleanroom_policy::Policies::load(&policies_dir()).unwrap(),
@@ -527,7 +532,7 @@ fn where_nobody_has_more_rows_than_the_limit_skipping_the_weights_changes_nothin
                 limits: cleanroom_engine::SessionLimits::default(),
             },
         )
-        .with_noise_key(key)
+        .with_noise_key([7u8; 32])
     };
     let measured = tmp().join(format!("state-profile-a-{}", std::process::id()));
     let told = tmp().join(format!("state-profile-b-{}", std::process::id()));
@@ -551,14 +556,45 @@ fn where_nobody_has_more_rows_than_the_limit_skipping_the_weights_changes_nothin
     std::fs::write(told.join("profile").join(name), "4").unwrap();
     let weighted = run(&engine_at(&told), ELDER, sql);
     assert!(weighted.is_allowed(), "{:?}", weighted.violations);
-    assert_eq!(rows_text(&skipped.batches), rows_text(&weighted.batches));
-    assert_eq!(
-        skipped.dp, weighted.dp,
-        "the same measurements, scales and τ"
-    );
-    assert_eq!(
-        rows_text(&skipped.batches).len(),
-        3,
-        "three statuses released"
-    );
+
+    let scale = |r: &cleanroom_engine::Report, target: &str| {
+        let m = r.dp.as_ref().unwrap().measurements.iter();
+        m.clone()
+            .find(|m| m.target == target && m.statistic == "count")
+            .unwrap_or_else(|| panic!("no count measurement for {target}"))
+            .scale
+    };
+    // ε 0.8 over three measurements (threshold, COUNT, SUM).
+    let each = 0.8 / 3.0;
+    for target in ["threshold", "count(*)"] {
+        assert!(
+            (scale(&skipped, target) - 3.0 / each).abs() < 1e-9,
+            "{target}"
+        );
+        assert!(
+            (scale(&weighted, target) - 3.01 / each).abs() < 1e-9,
+            "{target}"
+        );
+    }
+    for r in [&skipped, &weighted] {
+        cleanroom_tests::assert_threshold_covers_its_noise(r.dp.as_ref().unwrap());
+        let got = by_key(rows_text(&r.batches));
+        assert_eq!(got.len(), 3, "three statuses released: {got:?}");
+        let (count_err, sum_err) = (error95(r, "count(*)", "count"), {
+            let target = "sum(social_insurance.contribution_months)";
+            error95(r, target, "sum")
+        });
+        for (status, values) in &got {
+            let truth = &exact[status];
+            assert_eq!(values[0].fract(), 0.0, "a count is released whole");
+            assert!(
+                (values[0] - truth[0]).abs() <= 8.0 * count_err,
+                "{status}: {values:?}"
+            );
+            assert!(
+                (values[1] - truth[1]).abs() <= 8.0 * sum_err,
+                "{status}: {values:?}"
+            );
+        }
+    }
 }

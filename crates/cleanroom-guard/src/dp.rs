@@ -49,9 +49,11 @@ use crate::udaf::{Prehashed, arg, hash_units, list_array, list_parts, range};
 /// The statistic a DP aggregate releases.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Stat {
-    /// Distinct privacy units (the threshold's count, or COUNT(DISTINCT unit)).
+    /// Distinct privacy units (COUNT(DISTINCT unit), and the threshold's count where rows are
+    /// not weighted).
     Units,
-    /// Rows (COUNT(*)) or non-null values (COUNT(col)).
+    /// Rows (COUNT(*)) or non-null values (COUNT(col)), and the threshold's count where rows
+    /// are weighted (their weights: no per-unit state).
     Count,
     Sum,
     Avg,
@@ -243,7 +245,7 @@ impl DpPlan {
     pub fn unit_sensitivity(&self, reach: Reach) -> f64 {
         match reach {
             Reach::Unique | Reach::OneGroup => 1.0,
-            Reach::Weighted => f64::from(self.max_rows),
+            Reach::Weighted | Reach::Bounded => f64::from(self.max_rows),
         }
     }
 
@@ -258,7 +260,8 @@ impl DpPlan {
         } else {
             f64::from(self.max_rows)
         };
-        let whole = reach == Reach::Unique || (units && reach == Reach::OneGroup);
+        let whole =
+            matches!(reach, Reach::Unique | Reach::Bounded) || (units && reach == Reach::OneGroup);
         if whole {
             self.noise_for(sensitivity, 1.0, true)
         } else {
@@ -266,9 +269,11 @@ impl DpPlan {
         }
     }
 
-    /// The noisy-threshold τ for the distinct-unit counts of an aggregate its units reach as
-    /// `reach` says: computed from the very noise that count gets, so that a group of one unit
-    /// passes with probability at most δ_each.
+    /// The noisy-threshold τ for the threshold counts of an aggregate its units reach as
+    /// `reach` says: computed from the very noise that count gets and from the most one unit
+    /// adds to one group's count ([`DpPlan::unit_sensitivity`]: 1 distinct unit, or under
+    /// weighting the weights of its rows, up to L), so that a group of one unit passes with
+    /// probability at most δ_each.
     pub fn threshold(&self, k: u32, reach: Reach) -> i64 {
         let n = self.count_noise(true, reach);
         let tail_steps = match self.mechanism {
@@ -277,7 +282,8 @@ impl DpPlan {
             // P(X ≥ x) ≤ e^{-x²/2σ²}.
             Mechanism::Gaussian => n.scale * (2.0 * (1.0 / self.delta_each).ln()).sqrt(),
         };
-        i64::from(k).max((1.0 + tail_steps * n.grid).ceil() as i64)
+        let one = self.unit_sensitivity(reach);
+        i64::from(k).max((one + tail_steps * n.grid).ceil() as i64)
     }
 }
 
@@ -328,6 +334,9 @@ pub enum Reach {
     /// Several rows per unit across groups: each row carries its unit's row count (the third
     /// argument) and weighs min(1, L/n).
     Weighted,
+    /// Several rows per unit across groups, but none has more than L (measured on the data):
+    /// every weight would be 1, so counts stay whole.
+    Bounded,
 }
 
 /// The configuration of one `__cr_dp` aggregate.

@@ -550,14 +550,22 @@ impl Rewriter<'_> {
             None if unit.unique => (Reach::Unique, lit(1.0f64)),
             // No unit has more rows than the limit: every weight would be 1, and a unit still
             // reaches up to L groups.
-            None if !a.group_expr.is_empty() => (Reach::Weighted, lit(1.0f64)),
+            None if !a.group_expr.is_empty() => (Reach::Bounded, lit(1.0f64)),
             None => (Reach::OneGroup, lit(1.0f64)),
         };
         let names: Vec<String> = a.schema.fields().iter().map(|f| f.name().clone()).collect();
         let group_width = names.len() - a.aggr_expr.len();
         let name = format!("{PREFIX}n{}", unit.id);
+        // Where rows are weighted, the threshold counts their weights rather than distinct units:
+        // the same sensitivity (L over all groups) and noise, no per-unit state, and τ allows
+        // for the L that one unit can add to one group.
+        let threshold_stat = if matches!(reach, Reach::Weighted | Reach::Bounded) {
+            Stat::Count
+        } else {
+            Stat::Units
+        };
         let e = self.dp_call(
-            Stat::Units,
+            threshold_stat,
             reach,
             None,
             DataType::Int64,
