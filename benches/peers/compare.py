@@ -530,23 +530,26 @@ def main() -> None:
         f"never goes below k = {pol['k']}, and then also applies its dominance and p-ratio "
         "rules; SmartNoise gives its key count the whole δ and has no minimum. Both take the "
         "key count's sensitivity on social_insurance as the per-person row bound (3: a "
-        "person's rows may fall into up to 3 groups); cleanroom adds one grid step (0.01), "
-        "because a person whose rows are weighted down counts by a fraction.",
+        "person's rows may fall into up to 3 groups); there cleanroom's threshold counts "
+        "row weights, so its τ also allows for the 3 that one person can add to one group, "
+        "and where some person has more rows than the bound (weighted down, a fraction) it "
+        "adds one grid step (0.01) to the sensitivity.",
         "Noise: cleanroom draws integer noise from an exact sampler on a grid (counts: 1, or "
-        "0.01 where a person's rows are weighted; "
+        "0.01 where a person's rows are weighted down, which the demo data never needs; "
         "sums: a thousandth of the bounds' range rounded down to a power of ten, i.e. 10 "
         "for wages and 0.1 for months), the exact value rounded to the grid first, with one "
         "extra grid step of sensitivity where a value is off the grid (see the DP table: Δ "
-        "plus one grid step for sums and for social_insurance counts); its noise comes from a keyed "
+        "plus one grid step for sums); its noise comes from a keyed "
         "hash of the group's rows, so the same query on the same data repeats its answer, and "
         "each run here uses a fresh key to sample the error. SmartNoise uses OpenDP's "
         "floating-point Laplace for every statistic (scales found by OpenDP, ≈ Δ/ε), fresh on "
         "every call, and rounds counts and integer sums.",
         f"Contribution bounding: both bound a person to {pol['max_rows_per_unit']} rows in the "
         "whole query: cleanroom weighs each row of a person with n > that many rows by "
-        "that bound / n; SmartNoise (`max_ids`, reservoir sampling) keeps that many rows. The "
-        "demo data has at most 3 social-insurance rows per person, so neither changes a row "
-        "here.",
+        "that bound / n (it measures once per data version whether anyone has more, and "
+        "skips the weighting where nobody does); SmartNoise (`max_ids`, reservoir sampling) "
+        "keeps that many rows. The demo data has at most 3 social-insurance rows per person, "
+        "so neither changes a row here.",
         "Timing: cleanroom reads the Parquet file on every run (multi-threaded DataFusion on "
         "the machine's cores); SmartNoise queries data already in its in-memory SQLite "
         "(single-threaded), whose one-off load is not counted.",
