@@ -505,12 +505,19 @@ impl TableCache {
     }
 }
 
-/// Reads every identifier column of a dataset once and fills an echo filter.
-pub(crate) async fn build_echo_filter(ds: &Dataset, path: &Path) -> Result<EchoFilter> {
+/// A plain session over the one data file at `path`, registered as table `t`: for the
+/// engine's own once-per-version scans (echo filters, the data profile), not for jobs.
+async fn file_as_t(path: &Path) -> Result<SessionContext> {
     let ctx = SessionContext::new();
     let table = listing_table(&ctx, path).await?;
     ctx.register_table("t", table)
         .map_err(|e| internal(scrub_error(&e)))?;
+    Ok(ctx)
+}
+
+/// Reads every identifier column of a dataset once and fills an echo filter.
+pub(crate) async fn build_echo_filter(ds: &Dataset, path: &Path) -> Result<EchoFilter> {
+    let ctx = file_as_t(path).await?;
     let cols: Vec<String> = ds
         .columns
         .iter()
@@ -562,10 +569,7 @@ pub(crate) async fn build_echo_filter(ds: &Dataset, path: &Path) -> Result<EchoF
 /// `max(count(*))` grouped by the unit, computed by DataFusion. Rows without a unit count as
 /// one unit, as DP's weighting counts them.
 pub(crate) async fn max_unit_rows(ds: &Dataset, path: &Path) -> Result<u64> {
-    let ctx = SessionContext::new();
-    let table = listing_table(&ctx, path).await?;
-    ctx.register_table("t", table)
-        .map_err(|e| internal(scrub_error(&e)))?;
+    let ctx = file_as_t(path).await?;
     let unit = ds.privacy_unit.replace('"', "\"\"");
     let sql = format!("SELECT max(n) FROM (SELECT count(*) AS n FROM t GROUP BY \"{unit}\")");
     let batches = ctx
