@@ -228,7 +228,8 @@ def cleanroom_cells(out: dict) -> dict:
 def set_query_privacy(reader, sql: str, epsilon: float, delta: float) -> dict:
     """SmartNoise's Privacy.epsilon is per statistic (each noisy column, including the key
     count that thresholds the groups); split the query's ε evenly over them, as cleanroom
-    splits its job ε over its measurements, and check the total with get_privacy_cost."""
+    splits its job ε over its measurements (but for AVG's sum and count, 3 : 1 in cleanroom),
+    and check the total with get_privacy_cost."""
     reader.privacy = Privacy(epsilon=epsilon, delta=delta)
     costs = [c for c in reader._get_mechanism_costs(sql) if c]
     k = len(costs)
@@ -519,13 +520,16 @@ def main() -> None:
     lines.append("## What is not equal")
     lines.append("")
     notes = [
-        "Both systems split the query's ε evenly over their noisy measurements, including the "
+        "Both systems split the query's ε over their noisy measurements, including the "
         "noisy count of persons that decides which groups are released (cleanroom: its "
         "threshold count + each aggregate, AVG = SUM and COUNT; SmartNoise: its key count "
-        "COUNT(DISTINCT citizen_id) + each aggregate). SmartNoise's `Privacy.epsilon` is per "
-        "statistic, so it is set to ε / (number of statistics) and `get_privacy_cost` is "
-        "checked to return exactly ε (its δ reads 1.5 × δ: the odometer adds a tolerance of "
-        "δ/2).",
+        "COUNT(DISTINCT citizen_id) + each aggregate). SmartNoise splits evenly: its "
+        "`Privacy.epsilon` is per statistic, so it is set to ε / (number of statistics) and "
+        "`get_privacy_cost` is checked to return exactly ε (its δ reads 1.5 × δ: the "
+        "odometer adds a tolerance of δ/2). cleanroom splits evenly too, except inside an AVG, "
+        "whose two parts go 3 : 1 to its sum and its count (Q2: threshold 0.267, sum 0.4, "
+        "count 0.133, against SmartNoise's 0.267 each): the same total ε and the same "
+        "threshold noise, with the average's error moved off the sum that dominates it.",
         "The thresholds differ. cleanroom gives δ / (number of measurements) to its threshold, "
         f"never goes below k = {pol['k']}, and then also applies its dominance and p-ratio "
         "rules; SmartNoise gives its key count the whole δ and has no minimum. Both take the "

@@ -302,7 +302,38 @@ fn averages_and_spreads_stay_inside_the_bounds() {
     );
     assert!(r.is_allowed(), "{:?}", r.violations);
     // AVG: 2 measurements, STDDEV and VAR 3 each, the threshold 1.
-    assert_eq!(r.dp.as_ref().unwrap().measurements.len(), 9);
+    let dp = r.dp.as_ref().unwrap();
+    assert_eq!(dp.measurements.len(), 9);
+    // ε shares: the threshold 2; AVG's sum 3 and count 1; VAR's (and STDDEV's) sum 2, sum of
+    // squares 3 and count 1: 2 + 4 + 6 + 6 = 18 shares of ε 0.8, all spent. The threshold keeps
+    // what an even split over 9 measurements gives it.
+    let share = 0.8 / 18.0;
+    let spent: f64 = dp.measurements.iter().map(|m| m.epsilon).sum();
+    assert!((spent - 0.8).abs() < 1e-9, "{spent}");
+    for m in &dp.measurements {
+        let shares = match (m.target.as_str(), m.statistic) {
+            ("threshold", _) => 2.0,
+            (t, "sum") if t.starts_with("avg(") => 3.0,
+            (_, "sum") => 2.0,
+            (_, "sum_of_squares") => 3.0,
+            _ => 1.0,
+        };
+        assert!((m.epsilon - shares * share).abs() < 1e-12, "{m:?}");
+        assert_eq!(f64::from(m.shares), shares, "{m:?}");
+    }
+    assert!((dp.measurements[0].epsilon - 0.8 / 9.0).abs() < 1e-12);
+    // The average's sum: at most 3 rows per person of at most 480 months each, on a grid of 0.1
+    // with one step for rounding, against the ε of three shares.
+    let avg_sum = dp
+        .measurements
+        .iter()
+        .find(|m| m.target.starts_with("avg(") && m.statistic == "sum")
+        .unwrap_or_else(|| panic!("{:?}", dp.measurements));
+    assert!(
+        (avg_sum.scale - (1440.0 + 0.1) / (3.0 * share)).abs() < 1e-6,
+        "{avg_sum:?}"
+    );
+    cleanroom_tests::assert_threshold_covers_its_noise(dp);
     for (k, v) in by_key(rows_text(&r.batches)) {
         assert!((0.0..=480.0).contains(&v[0]), "{k}: avg {}", v[0]);
         assert!((0.0..=30_000.0).contains(&v[1]), "{k}: sd {}", v[1]);
@@ -596,5 +627,39 @@ fn where_nobody_has_more_rows_than_the_limit_the_weights_are_skipped_and_counts_
                 "{status}: {values:?}"
             );
         }
+    }
+}
+
+/// A join of insured persons and their employers reads two kinds of privacy unit. DP protects
+/// the unit of the higher-graded dataset (social_insurance's persons), whichever table the query
+/// names first; the companies keep the exact threshold and the dominance rules, so a company's
+/// capital that dominates its cell is suppressed under DP as it is without.
+#[test]
+fn in_a_join_of_persons_and_companies_dp_protects_the_persons_and_companies_keep_dominance() {
+    let engine = engine_with(tmp(), &policies_dir());
+    let exact = engine_with(tmp(), &cleanroom_tests::exact_policies_dir(tmp()));
+    let select = "SELECT e.industry, e.district, count(DISTINCT s.citizen_id) AS workers, sum(e.registered_capital) AS capital";
+    let group = "GROUP BY e.industry, e.district";
+    let companies_first = format!(
+        "{select} FROM enterprises e JOIN social_insurance s ON e.uscc = s.employer_uscc {group}"
+    );
+    let persons_first = format!(
+        "{select} FROM social_insurance s JOIN enterprises e ON s.employer_uscc = e.uscc {group}"
+    );
+    let plain = run(&exact, cleanroom_tests::BIZ, &companies_first);
+    assert!(plain.is_allowed(), "{:?}", plain.violations);
+    let dominated = plain.suppression.dominance_nk + plain.suppression.dominance_p_ratio;
+    assert!(dominated > 0, "{:?}", plain.suppression);
+    for sql in [&companies_first, &persons_first] {
+        let r = run(&engine, cleanroom_tests::BIZ, sql);
+        assert!(r.is_allowed(), "{:?}", r.violations);
+        let dp = r.dp.as_ref().unwrap();
+        assert_eq!(dp.protected_units, ["social_insurance.citizen_id"], "{sql}");
+        assert_eq!(dp.other_units, ["enterprises.uscc"], "{sql}");
+        assert!(
+            r.suppression.dominance_nk + r.suppression.dominance_p_ratio > 0,
+            "{sql}: {:?}",
+            r.suppression
+        );
     }
 }

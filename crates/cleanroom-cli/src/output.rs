@@ -72,6 +72,14 @@ pub(crate) fn dp_text(r: &Report) -> String {
         "differential privacy: ε = {} spent, δ = {:e}; a group appears when its noisy count of distinct persons or companies reaches {}; at most {} rows per person in an aggregate, all groups together\n",
         dp.epsilon, dp.delta, dp.threshold, dp.max_rows_per_unit
     );
+    if !dp.other_units.is_empty() {
+        let _ = writeln!(
+            s,
+            "  protects {}; {} keep the exact threshold and the dominance rules",
+            dp.protected_units.join(", "),
+            dp.other_units.join(", ")
+        );
+    }
     for m in &dp.measurements {
         let _ = writeln!(
             s,

@@ -24,9 +24,15 @@
 //! too, compared with a threshold τ = max(k, 1 + t·ln(1/(2δ))) for noise of scale t: a group of
 //! one person appears with probability below δ, so the set of released keys is private as well.
 //!
-//! The job's ε is split evenly over every noisy measurement of the plan (basic composition); AVG
-//! is two measurements (sum, count), VAR and STDDEV three (count, sum, sum of squares). Within
-//! one aggregate the groups are disjoint in records, so their noise composes in parallel.
+//! The job's ε is split over every noisy measurement of the plan (basic composition) in shares:
+//! two shares each (the threshold's count, a COUNT, a SUM), and an AVG or VAR/STDDEV takes two per
+//! measurement too but splits them unevenly: AVG's sum 3 and count 1, VAR's sum 2, sum of squares
+//! 3 and count 1. An average's error is mostly its sum's: a value's bound is usually several times
+//! its mean, so relative to its total the sum moves far more than the count (the best split of
+//! ε between them goes as (bound / mean)^⅔ : 1, and 3 : 1 matches a bound about five times the
+//! mean). Every aggregate also measures its threshold count, so no measurement takes more than
+//! half the job's ε. Within one aggregate the groups are disjoint in records, so their noise
+//! composes in parallel.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -167,6 +173,8 @@ pub struct Measurement {
     /// How much one privacy unit can change the true value.
     pub sensitivity: f64,
     pub epsilon: f64,
+    /// The ε shares it takes of the job's (see the module's overview).
+    pub shares: u32,
     pub delta: f64,
     pub mechanism: Mechanism,
     /// Laplace scale b (or Gaussian σ) of the noise added to the statistic.
@@ -185,6 +193,12 @@ pub struct DpReport {
     pub threshold: i64,
     pub max_rows_per_unit: u32,
     pub measurements: Vec<Measurement>,
+    /// The privacy units DP protects (`dataset.column`): in each aggregate, the unit of its
+    /// highest-graded dataset.
+    pub protected_units: Vec<String>,
+    /// Other kinds of unit in the same aggregates (companies joined to persons): they keep the
+    /// exact k-threshold and the dominance rules, not DP's guarantee.
+    pub other_units: Vec<String>,
 }
 
 /// The parameters of one job's DP, shared by all its DP aggregates.
@@ -194,8 +208,9 @@ pub struct DpPlan {
     pub epsilon: f64,
     pub delta: f64,
     pub max_rows: u32,
-    /// ε and δ of each measurement: the job's, divided by the number of measurements.
-    pub epsilon_each: f64,
+    /// ε of one share: the job's, divided by the shares of all its measurements.
+    pub epsilon_share: f64,
+    /// δ of each measurement: the job's, divided by the number of measurements.
     pub delta_each: f64,
     /// Fresh noise, where no key is set.
     pub noise: Arc<Mutex<NoiseSource>>,
@@ -204,9 +219,11 @@ pub struct DpPlan {
 }
 
 impl DpPlan {
+    /// A plan for a job of `measurements` noisy measurements that hold `shares` ε shares.
     pub fn new(
         rules: &DisclosureRules,
         measurements: usize,
+        shares: u32,
         noise: NoiseSource,
         key: Option<[u8; 32]>,
     ) -> Self {
@@ -216,28 +233,29 @@ impl DpPlan {
             epsilon: rules.epsilon,
             delta: rules.delta,
             max_rows: rules.max_rows_per_unit.max(1),
-            epsilon_each: rules.epsilon / m,
+            epsilon_share: rules.epsilon / f64::from(shares.max(1)),
             delta_each: rules.delta / m,
             noise: Arc::new(Mutex::new(noise)),
             key,
         }
     }
 
-    /// Noise of the plan's mechanism for a statistic of the given sensitivity; `on_grid` when
-    /// the exact value is already a multiple of the grid (counts).
-    fn noise_for(&self, sensitivity: f64, grid: f64, on_grid: bool) -> Noise {
+    /// Noise of the plan's mechanism for a statistic of the given sensitivity, spending
+    /// `shares` ε shares; `on_grid` when the exact value is already a multiple of the grid
+    /// (counts).
+    fn noise_for(&self, sensitivity: f64, grid: f64, on_grid: bool, shares: u32) -> Noise {
         // Off the grid, rounding the true value moves it by at most one step more.
         let steps = (sensitivity / grid).ceil() + if on_grid { 0.0 } else { 1.0 };
+        let epsilon = self.epsilon_share * f64::from(shares);
         let scale = match self.mechanism {
-            Mechanism::Laplace => steps / self.epsilon_each,
-            Mechanism::Gaussian => {
-                steps * (2.0 * (1.25 / self.delta_each).ln()).sqrt() / self.epsilon_each
-            }
+            Mechanism::Laplace => steps / epsilon,
+            Mechanism::Gaussian => steps * (2.0 * (1.25 / self.delta_each).ln()).sqrt() / epsilon,
         };
         Noise {
             mechanism: self.mechanism,
             scale,
             grid,
+            shares,
         }
     }
 
@@ -252,7 +270,7 @@ impl DpPlan {
     /// The noise on a count of rows (`stat` count) or of distinct units (`units`) as the units'
     /// rows reach the aggregate. Where rows are weighted the exact count is a fraction, noised on
     /// a grid of hundredths, so rounding adds a hundredth to the sensitivity, not a whole unit.
-    fn count_noise(&self, units: bool, reach: Reach) -> Noise {
+    fn count_noise(&self, units: bool, reach: Reach, shares: u32) -> Noise {
         let sensitivity = if units {
             self.unit_sensitivity(reach)
         } else if reach == Reach::Unique {
@@ -263,9 +281,9 @@ impl DpPlan {
         let whole =
             matches!(reach, Reach::Unique | Reach::Bounded) || (units && reach == Reach::OneGroup);
         if whole {
-            self.noise_for(sensitivity, 1.0, true)
+            self.noise_for(sensitivity, 1.0, true, shares)
         } else {
-            self.noise_for(sensitivity, FRACTION_GRID, false)
+            self.noise_for(sensitivity, FRACTION_GRID, false, shares)
         }
     }
 
@@ -275,7 +293,7 @@ impl DpPlan {
     /// weighting the weights of its rows, up to L), so that a group of one unit passes with
     /// probability at most δ_each.
     pub fn threshold(&self, k: u32, reach: Reach) -> i64 {
-        let n = self.count_noise(true, reach);
+        let n = self.count_noise(true, reach, SHARES);
         let tail_steps = match self.mechanism {
             // P(X ≥ x) ≤ e^{-x/t} for the discrete Laplace of scale t.
             Mechanism::Laplace => n.scale * (1.0 / self.delta_each).ln(),
@@ -287,12 +305,13 @@ impl DpPlan {
     }
 }
 
-/// Noise for one statistic: scale in grid steps, and the grid.
+/// Noise for one statistic: scale in grid steps, the grid, and the ε shares it spends.
 #[derive(Clone, Copy, Debug)]
 struct Noise {
     mechanism: Mechanism,
     scale: f64,
     grid: f64,
+    shares: u32,
 }
 
 impl Noise {
@@ -323,6 +342,9 @@ fn grid_for(lo: f64, hi: f64) -> f64 {
 
 /// The grid of counts that weighting makes fractional.
 const FRACTION_GRID: f64 = 0.01;
+
+/// The ε shares of one measurement, and of each measurement of an AVG or VAR on average.
+const SHARES: u32 = 2;
 
 /// How the rows of one privacy unit reach an aggregate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -397,16 +419,23 @@ pub fn dp_udaf(
     let (lo, hi) = bounds.unwrap_or((0.0, 1.0));
     let m = lo.abs().max(hi.abs());
     let grid = grid_for(lo, hi);
-    let count = plan.count_noise(stat == Stat::Units, reach);
-    let sum = plan.noise_for(l * m, grid, false);
-    let sumsq = plan.noise_for(l * m * m, grid * grid.max(1.0), false);
+    // ε shares (see the module's overview): [count, sum, sum of squares].
+    let shares = match stat {
+        Stat::Avg => [1, 3, 0],
+        Stat::Var { .. } => [1, 2, 3],
+        _ => [SHARES; 3],
+    };
+    let count = plan.count_noise(stat == Stat::Units, reach, shares[0]);
+    let sum = plan.noise_for(l * m, grid, false, shares[1]);
+    let sumsq = plan.noise_for(l * m * m, grid * grid.max(1.0), false, shares[2]);
     let mut measurements = Vec::new();
     let mut measure = |statistic: &'static str, sensitivity: f64, n: &Noise| {
         measurements.push(Measurement {
             target: target.to_owned(),
             statistic,
             sensitivity,
-            epsilon: plan.epsilon_each,
+            epsilon: plan.epsilon_share * f64::from(n.shares),
+            shares: n.shares,
             delta: if plan.mechanism == Mechanism::Gaussian {
                 plan.delta_each
             } else {

@@ -101,20 +101,26 @@ struct DpState {
     /// The highest noisy threshold applied (it grows with the distinct-unit counts' noise).
     threshold: i64,
     measurements: Vec<Measurement>,
+    /// The units DP protects (`dataset.column`), and those that only the exact threshold and
+    /// the dominance rules protect (another kind of unit in the same aggregate).
+    protected: Vec<String>,
+    unprotected: Vec<String>,
 }
 
 /// Rewrites a plan that the static analysis allowed. Under DP the plan is rewritten twice: once
-/// to count its noisy measurements, then with the job's ε split over that many.
+/// to count its noisy measurements and their ε shares, then with the job's ε split over them.
 pub fn rewrite(plan: &LogicalPlan, ctx: &GuardContext) -> Result<Rewritten> {
     if !ctx.dp_on() {
         return rewrite_with(plan, ctx, None);
     }
     let source = |n| ctx.noise_source(n).map_err(|e| plan_datafusion_err!("{e}"));
     let key = ctx.noise_key();
-    let dry = DpPlan::new(&ctx.rules, 1, source(0)?, key);
+    let dry = DpPlan::new(&ctx.rules, 1, 1, source(0)?, key);
     let counted = rewrite_with(plan, ctx, Some(dry))?;
-    let m: usize = counted.dp.map_or(0, |d| d.measurements.len());
-    rewrite_with(plan, ctx, Some(DpPlan::new(&ctx.rules, m, source(1)?, key)))
+    let measurements = counted.dp.map(|d| d.measurements).unwrap_or_default();
+    let shares = measurements.iter().map(|m| m.shares).sum();
+    let plan_dp = DpPlan::new(&ctx.rules, measurements.len(), shares, source(1)?, key);
+    rewrite_with(plan, ctx, Some(plan_dp))
 }
 
 fn rewrite_with(plan: &LogicalPlan, ctx: &GuardContext, dp: Option<DpPlan>) -> Result<Rewritten> {
@@ -127,6 +133,8 @@ fn rewrite_with(plan: &LogicalPlan, ctx: &GuardContext, dp: Option<DpPlan>) -> R
             threshold: plan.threshold(ctx.rules.k, Reach::Unique),
             plan,
             measurements: Vec::new(),
+            protected: Vec::new(),
+            unprotected: Vec::new(),
         }),
     };
     let (mut skip, mut fetch) = (0usize, None);
@@ -148,6 +156,8 @@ fn rewrite_with(plan: &LogicalPlan, ctx: &GuardContext, dp: Option<DpPlan>) -> R
         threshold: d.threshold,
         max_rows_per_unit: d.plan.max_rows,
         measurements: d.measurements,
+        protected_units: d.protected,
+        other_units: d.unprotected,
     });
     Ok(Rewritten {
         plan,
@@ -402,7 +412,10 @@ impl Rewriter<'_> {
         a: &Aggregate,
         release: bool,
     ) -> Result<(LogicalPlan, Vec<Unit>, Option<Hidden>)> {
-        let (input, units, _) = self.node(&a.input, false)?;
+        let (input, mut units, _) = self.node(&a.input, false)?;
+        if self.dp.is_some() {
+            self.protect_first(&mut units);
+        }
         let input = Arc::new(input);
         let group_expr: Vec<Expr> = a
             .group_expr
@@ -491,9 +504,11 @@ impl Rewriter<'_> {
                 }
             }
         }
-        // Under DP, clamping and noise bound what one contributor can move a cell by: the
-        // dominance rules, an exact and data-dependent suppression, would undo that guarantee.
-        if release && self.dp.is_none() {
+        // Under DP, clamping and noise bound what one unit of the protected kind can move a cell
+        // by: the dominance rules, an exact and data-dependent suppression, would undo that
+        // guarantee for them. Values owned by another kind of unit (a company's capital in a
+        // join with persons) keep the dominance rules.
+        if release && (self.dp.is_none() || units.len() > 1) {
             self.dominance(a, &input, &units, &mut aggr_expr, &mut hidden)?;
         }
         let original_width = a.schema.fields().len();
@@ -523,6 +538,41 @@ impl Rewriter<'_> {
             .collect();
         let plan = LogicalPlan::Projection(Projection::try_new(visible, Arc::new(plan))?);
         Ok((plan, vec![], None))
+    }
+
+    /// Under DP, puts first the unit that DP protects where an aggregate reads several kinds
+    /// (persons and companies, through a join): the unit of the highest-graded dataset, then the
+    /// first dataset by name, so that the order in which a query names its tables never
+    /// chooses. The others keep the exact k-threshold and the dominance rules. Records which
+    /// units DP protects and which it does not, for the report.
+    fn protect_first(&mut self, units: &mut [Unit]) {
+        let rank = |u: &Unit| {
+            let grade = u
+                .datasets
+                .iter()
+                .filter_map(|d| self.ctx.dataset(d))
+                .map(|d| d.grade)
+                .max();
+            let name = u.datasets.iter().min().cloned();
+            (std::cmp::Reverse(grade), name)
+        };
+        units.sort_by_cached_key(rank);
+        let name = |u: &Unit| {
+            let ds: Vec<&str> = u.datasets.iter().map(|d| &**d).collect();
+            format!("{}.{}", ds.join("+"), u.col.name)
+        };
+        let Some(d) = self.dp.as_mut() else { return };
+        for (i, u) in units.iter().enumerate() {
+            let list = if i == 0 {
+                &mut d.protected
+            } else {
+                &mut d.unprotected
+            };
+            let n = name(u);
+            if !list.contains(&n) {
+                list.push(n);
+            }
+        }
     }
 
     /// Under DP: the noisy unit count of the first unit (the one DP protects) as the threshold's
@@ -681,10 +731,14 @@ impl Rewriter<'_> {
             let Some(first) = sensitive.first() else {
                 continue;
             };
-            // Contributions are per unit of the dataset that owns the sensitive column.
+            // Contributions are per unit of the dataset that owns the sensitive column; under DP
+            // the protected unit (the first) has its contributions bounded instead.
             let Some(unit) = units.iter().find(|u| u.datasets.contains(&first.dataset)) else {
                 continue;
             };
+            if self.dp.is_some() && units.first().is_some_and(|p| p.id == unit.id) {
+                continue;
+            }
             let value = cast(self.subqueries(arg)?, DataType::Float64);
             let n = self.id();
             let top = format!("{PREFIX}d{n}");
