@@ -414,19 +414,23 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 /// Appends a record with the hash of its leaf; its sequence number follows the last one, purged
 /// or not.
 fn insert_audit(tx: &Transaction<'_>, a: &Audit) -> Result<i64> {
+    // Both statements run once per record: cached, they are parsed once per connection.
     let last: Option<i64> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT MAX(m) FROM (SELECT MAX(seq) AS m FROM audit UNION ALL SELECT MAX(seq) FROM audit_purged)",
-            [],
-            |r| r.get(0),
         )
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
         .map_err(db)?;
     let seq = last.unwrap_or(0) + 1;
     let leaf = leaf_hash(&record_bytes(seq, a));
-    tx.execute(
-        "INSERT INTO audit (seq, leaf, at, actor, role, licence, scenario, purpose, action, object, outcome, hash)
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO audit (seq, leaf, at, actor, role, licence, scenario, purpose, action, object, outcome, hash)
          VALUES (?11, ?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
+        )
+        .map_err(db)?;
+    insert
+        .execute(params![
             ts(a.at),
             a.actor,
             a.role,
@@ -439,9 +443,8 @@ fn insert_audit(tx: &Transaction<'_>, a: &Audit) -> Result<i64> {
             a.hash,
             seq,
             leaf.to_vec()
-        ],
-    )
-    .map_err(db)?;
+        ])
+        .map_err(db)?;
     Ok(seq)
 }
 
