@@ -656,6 +656,12 @@ fn in_a_join_of_persons_and_companies_dp_protects_the_persons_and_companies_keep
         let dp = r.dp.as_ref().unwrap();
         assert_eq!(dp.protected_units, ["social_insurance.citizen_id"], "{sql}");
         assert_eq!(dp.other_units, ["enterprises.uscc"], "{sql}");
+        // Joined by the companies' own unique key, an insurance row finds one company at most:
+        // a person still has at most the 3 rows the data profile measured, so the rows are not
+        // weighted and the threshold's count stays whole (scale 3/ε over a third of ε 0.8;
+        // weighted rows would make it 3.01/ε).
+        let threshold = dp.measurements.iter().find(|m| m.target == "threshold");
+        assert_eq!(threshold.unwrap().scale, 3.0 / (0.8 / 3.0), "{sql}: {dp:?}");
         assert!(
             r.suppression.dominance_nk + r.suppression.dominance_p_ratio > 0,
             "{sql}: {:?}",

@@ -73,7 +73,8 @@ struct Unit {
     /// two unit columns, where both hold the same value on every row.
     datasets: Vec<Arc<str>>,
     col: Column,
-    /// One row per unit and no join below: COUNT is the distinct count.
+    /// One row per unit, and no join below that could repeat a row (only inner joins by the
+    /// other side's own unique unit): COUNT is the distinct count.
     unique: bool,
     /// The most rows one unit has here, where known (from the data, and no join or union
     /// below that could multiply them).
@@ -292,20 +293,32 @@ impl Rewriter<'_> {
                     .map(|e| self.subqueries(e))
                     .collect::<Result<Vec<_>>>()?;
                 let plan = plan.with_new_exprs(exprs, vec![l, r])?;
-                let units = match j.join_type {
-                    JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => lu,
-                    JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => ru,
-                    _ => lu.into_iter().chain(ru).collect(),
-                };
-                let mut units: Vec<Unit> = units
-                    .into_iter()
-                    .map(|u| Unit {
-                        unique: false,
-                        rows: None,
+                // A side joined by its own unit column, one row per unit, matches each row of
+                // the other side at most once: the other side's rows are not multiplied, so its
+                // units keep their row bound (and, in an inner join, their one row per unit).
+                let pairs = equal_columns(j);
+                let (left_kept, right_kept) = (
+                    keyed_by_unique_unit(&ru, &j.left, &pairs),
+                    keyed_by_unique_unit(&lu, &j.right, &pairs),
+                );
+                let inner = j.join_type == JoinType::Inner;
+                let keep = |units: Vec<Unit>, kept: bool| {
+                    units.into_iter().map(move |u| Unit {
+                        unique: u.unique && kept && inner,
+                        rows: if kept { u.rows } else { None },
                         ..u
                     })
-                    .collect();
-                if j.join_type == JoinType::Inner {
+                };
+                let mut units: Vec<Unit> = match j.join_type {
+                    JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => {
+                        keep(lu, true).collect()
+                    }
+                    JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => {
+                        keep(ru, true).collect()
+                    }
+                    _ => keep(lu, left_kept).chain(keep(ru, right_kept)).collect(),
+                };
+                if inner {
                     merge_equal_units(&mut units, j);
                 }
                 Ok((plan, units, None))
@@ -857,7 +870,20 @@ fn aggregate_functions(a: &Aggregate) -> impl Iterator<Item = (usize, &Aggregate
 /// After an inner join on `a.unit = b.unit`, both unit columns hold the same value on every
 /// output row: one distinct count serves both datasets (a join of residents and their insurance
 /// records counts each person once, not twice).
-fn merge_equal_units(units: &mut Vec<Unit>, j: &datafusion::logical_expr::Join) {
+/// True when a join side is joined by the column of one of its units that is unique per row,
+/// set equal to a column of the `other` side: each row of the other side then finds at most
+/// one match on this side.
+fn keyed_by_unique_unit(units: &[Unit], other: &LogicalPlan, pairs: &[(Column, Column)]) -> bool {
+    let other = other.schema();
+    pairs.iter().any(|(a, b)| {
+        [(a, b), (b, a)].into_iter().any(|(own, theirs)| {
+            other.has_column(theirs) && units.iter().any(|u| u.unique && u.col == *own)
+        })
+    })
+}
+
+/// The pairs of columns a join sets equal: its equi-join keys and the equalities of its filter.
+fn equal_columns(j: &datafusion::logical_expr::Join) -> Vec<(Column, Column)> {
     let mut pairs: Vec<(Column, Column)> = Vec::new();
     let mut add = |l: &Expr, r: &Expr| {
         if let (Expr::Column(a), Expr::Column(b)) = (l, r) {
@@ -876,7 +902,11 @@ fn merge_equal_units(units: &mut Vec<Unit>, j: &datafusion::logical_expr::Join) 
             }
         }
     }
-    for (a, b) in pairs {
+    pairs
+}
+
+fn merge_equal_units(units: &mut Vec<Unit>, j: &datafusion::logical_expr::Join) {
+    for (a, b) in equal_columns(j) {
         let ia = units.iter().position(|u| u.col == a);
         let ib = units.iter().position(|u| u.col == b);
         if let (Some(ia), Some(ib)) = (ia, ib)
@@ -884,7 +914,15 @@ fn merge_equal_units(units: &mut Vec<Unit>, j: &datafusion::logical_expr::Join) 
         {
             let gone = units.remove(ib);
             let keep = if ib < ia { ia - 1 } else { ia };
-            units[keep].datasets.extend(gone.datasets);
+            // Both columns hold the same unit on every row: what either side says of the
+            // unit's rows holds for it.
+            let u = &mut units[keep];
+            u.unique |= gone.unique;
+            u.rows = match (u.rows, gone.rows) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            u.datasets.extend(gone.datasets);
         }
     }
 }
