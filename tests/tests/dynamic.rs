@@ -429,3 +429,58 @@ fn one_jobs_tables_never_reach_the_next_jobs_session() {
     assert!(r.batches.is_empty());
     assert!(run(&engine, ELDER, sql).is_allowed());
 }
+
+/// Files under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() { files_under(&p) } else { vec![p] }
+        })
+        .collect()
+}
+
+/// A job whose aggregation outgrows its memory pool (2 MiB: with spilling disabled this very job
+/// fails for want of memory) spills to disk under the state directory and still answers
+/// exactly; its spill files hold raw rows, so none is left once the job is over, and the
+/// engine's spill directory goes with the engine.
+#[test]
+fn a_job_over_its_memory_limit_spills_and_leaves_no_spill_file() {
+    let state = tmp().join(format!("spill-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let policies = cleanroom_policy::Policies::load(&exact_policies_dir(tmp())).unwrap();
+    let engine = cleanroom_engine::Engine::new(
+        policies,
+        cleanroom_engine::EngineConfig {
+            data_dir: cleanroom_tests::data_dir(tmp()),
+            state_dir: state.clone(),
+            limits: cleanroom_engine::SessionLimits {
+                memory_bytes_max: 2 * 1024 * 1024,
+                target_partitions: 2,
+                ..Default::default()
+            },
+        },
+    );
+    let sql = "SELECT district, birth_date, gender, count(*) AS n FROM residents GROUP BY district, birth_date, gender";
+    let r = run(&engine, ELDER, sql);
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    let released: usize = r.batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(
+        released, 0,
+        "groups of one birth date hold fewer than k people"
+    );
+    assert_eq!(
+        r.suppression.threshold as usize,
+        rows_text(&truth(tmp(), sql)).len()
+    );
+    let spill = state.join("spill");
+    let dirs: Vec<_> = std::fs::read_dir(&spill).unwrap().flatten().collect();
+    assert_eq!(dirs.len(), 1, "the engine's own spill directory");
+    assert!(files_under(&spill).is_empty(), "{:?}", files_under(&spill));
+    drop(engine);
+    assert!(std::fs::read_dir(&spill).unwrap().next().is_none());
+}

@@ -2,8 +2,8 @@
 //!
 //! It owns the per-job DataFusion session (only the licence's datasets are registered; no DDL,
 //! DML, statements, URL tables, table functions or `information_schema`; recursive CTEs off; a
-//! bounded memory pool; spill files in a per-job directory that is wiped when the job ends; a
-//! deadline) and the order of a job: licence checks, statement check, planning, the guard's
+//! bounded memory pool of its own; spill files under the state directory, each deleted as soon as
+//! the operator that wrote it is done with it; a deadline) and the order of a job: licence checks, statement check, planning, the guard's
 //! static decision, the rewrite, execution, the guard's dynamic checks.
 //!
 //! INVARIANT: no raw row crosses this crate's public API. [`Report`] holds only checked results

@@ -1,9 +1,8 @@
 //! The per-job DataFusion session and what DataFusion does by default that the sandbox changes.
 
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use cleanroom_guard::scrub::{mask_values, scrub_error};
 use cleanroom_guard::{Decision, EchoFilter, GuardContext, RuleId};
@@ -22,7 +21,7 @@ use datafusion::datasource::listing::{
 use datafusion::execution::SessionStateDefaults;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -60,23 +59,10 @@ impl Default for SessionLimits {
 const CATALOG: &str = "cleanroom";
 const SCHEMA: &str = "public";
 
-static JOB_SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// A spill directory that is removed with everything in it when the job ends: spill files hold
-/// raw rows.
-struct SpillDir(PathBuf);
-
-impl Drop for SpillDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub(crate) struct JobSession {
     ctx: SessionContext,
     licensed: Vec<String>,
     sql_bytes_max: usize,
-    _spill: SpillDir,
 }
 
 fn arrow_type(t: &str) -> DataType {
@@ -110,6 +96,13 @@ pub fn base_config(limits: &SessionLimits) -> SessionConfig {
         .with_default_catalog_and_schema(CATALOG, SCHEMA);
     let opts = config.options_mut();
     opts.execution.enable_recursive_ctes = false;
+    // What a spilling sort or aggregation sets aside for merging its spill files: DataFusion's
+    // 10 MiB, or a sixteenth of a smaller pool (a pool smaller than the reservation could
+    // never spill).
+    opts.execution.sort_spill_reservation_bytes = opts
+        .execution
+        .sort_spill_reservation_bytes
+        .min(limits.memory_bytes_max / 16);
     config
 }
 
@@ -117,20 +110,44 @@ pub fn base_config(limits: &SessionLimits) -> SessionConfig {
 /// the function sets the guard knows; no table factories, no table functions (generate_series,
 /// range), no file formats for CREATE EXTERNAL TABLE. Building the function registries per job
 /// cost about a quarter of a millisecond.
-#[derive(Clone)]
-pub(crate) struct Template(SessionState);
+pub(crate) struct Template {
+    state: SessionState,
+    /// The runtime of jobs that read data, made on the first: the spill directory's manager
+    /// and the file metadata caches are shared (a Parquet footer is read once, not per job);
+    /// each job gets its own memory pool.
+    runtime: OnceLock<Arc<RuntimeEnv>>,
+}
 
 impl Template {
     pub(crate) fn new(limits: &SessionLimits) -> Self {
-        Template(
-            SessionStateBuilder::new()
+        Template {
+            state: SessionStateBuilder::new()
                 .with_config(base_config(limits))
                 .with_expr_planners(SessionStateDefaults::default_expr_planners())
                 .with_scalar_functions(SessionStateDefaults::default_scalar_functions())
                 .with_aggregate_functions(SessionStateDefaults::default_aggregate_functions())
                 .with_window_functions(SessionStateDefaults::default_window_functions())
                 .build(),
-        )
+            runtime: OnceLock::new(),
+        }
+    }
+
+    /// The shared runtime, with spill files in a directory of its own under `state/spill`
+    /// (`datafusion-*`, removed when the engine is dropped). A spill file is deleted as soon as
+    /// the operator that wrote it is done with it, so none outlives its job.
+    fn runtime(&self, state_dir: &Path) -> Result<&Arc<RuntimeEnv>> {
+        if let Some(r) = self.runtime.get() {
+            return Ok(r);
+        }
+        let root = state_dir.join("spill");
+        std::fs::create_dir_all(&root).map_err(internal)?;
+        let runtime = RuntimeEnvBuilder::new()
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![root])),
+            )
+            .build_arc()
+            .map_err(|e| internal(scrub_error(&e)))?;
+        Ok(self.runtime.get_or_init(|| runtime))
     }
 }
 
@@ -143,41 +160,24 @@ impl JobSession {
         with_data: bool,
     ) -> Result<JobSession> {
         let limits = &cfg.limits;
-        let seq = JOB_SEQ.fetch_add(1, Ordering::Relaxed);
-        let spill = cfg
-            .state_dir
-            .join("spill")
-            .join(format!("job-{}-{seq}", std::process::id()));
-        if with_data {
-            std::fs::create_dir_all(&spill).map_err(internal)?;
-        }
-        let spill = SpillDir(spill);
-        let pool = TrackConsumersPool::new(
-            FairSpillPool::new(limits.memory_bytes_max),
-            NonZeroUsize::new(5).unwrap_or(NonZeroUsize::MIN),
-        );
-        let disk = if with_data {
-            DiskManagerMode::Directories(vec![spill.0.clone()])
-        } else {
-            DiskManagerMode::Disabled
-        };
-        let runtime = RuntimeEnvBuilder::new()
-            .with_memory_pool(Arc::new(pool))
-            .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(disk))
-            .build_arc()
-            .map_err(|e| internal(scrub_error(&e)))?;
-        // The template's functions and rules, this job's own memory pool and spill directory,
+        // The template's functions and rules, its own memory pool (for a job that reads data),
         // and a catalog of its own that only this job's tables go into.
+        let mut builder = SessionStateBuilder::new_from_existing(template.state.clone());
+        if with_data {
+            let mut runtime = RuntimeEnv::clone(template.runtime(&cfg.state_dir)?);
+            runtime.memory_pool = Arc::new(TrackConsumersPool::new(
+                FairSpillPool::new(limits.memory_bytes_max),
+                NonZeroUsize::new(5).unwrap_or(NonZeroUsize::MIN),
+            ));
+            builder = builder.with_runtime_env(Arc::new(runtime));
+        }
         let catalogs = Arc::new(MemoryCatalogProviderList::new());
         let catalog = Arc::new(MemoryCatalogProvider::new());
         catalog
             .register_schema(SCHEMA, Arc::new(MemorySchemaProvider::new()))
             .map_err(|e| internal(scrub_error(&e)))?;
         catalogs.register_catalog(CATALOG.to_string(), catalog);
-        let state = SessionStateBuilder::new_from_existing(template.0.clone())
-            .with_catalog_list(catalogs)
-            .with_runtime_env(runtime)
-            .build();
+        let state = builder.with_catalog_list(catalogs).build();
         let sctx = SessionContext::new_with_state(state);
         let mut licensed = Vec::new();
         for ds in ctx.datasets() {
@@ -196,7 +196,6 @@ impl JobSession {
             ctx: sctx,
             licensed,
             sql_bytes_max: limits.sql_bytes_max,
-            _spill: spill,
         })
     }
 
