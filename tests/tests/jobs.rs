@@ -848,7 +848,7 @@ fn each_product_gets_the_attack_battery_in_a_shadow_and_reviews_wait_for_it() {
         .iter()
         .map(|o| o["attack"].as_str().unwrap())
         .collect();
-    assert_eq!(attacks.len(), 7, "{attacks:?}");
+    assert_eq!(attacks.len(), 10, "{attacks:?}");
     assert!(attacks.iter().any(|a| a.starts_with("differencing")));
     assert!(attacks.iter().any(|a| a.starts_with("reconstruction")));
     assert!(report["queries"].as_u64().unwrap() > 20, "{report}");
@@ -894,7 +894,10 @@ fn each_product_gets_the_attack_battery_in_a_shadow_and_reviews_wait_for_it() {
         passport["battery"]["report_sha256"],
         cleanroom_engine::sha256_hex(check.report.as_deref().unwrap().as_bytes())
     );
-    assert_eq!(passport["battery"]["outcomes"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        passport["battery"]["outcomes"].as_array().unwrap().len(),
+        10
+    );
 }
 
 #[test]

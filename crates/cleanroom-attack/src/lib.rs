@@ -2,8 +2,9 @@
 //! restore raw records). Each attack plays a curious operator who may only submit queries, and
 //! is scored against the truth read directly from the data files:
 //!
-//! - **differencing** (`<>`, `NOT`, `NOT IN`): a group, then the same group without one person
-//!   singled out by quasi-identifiers; the difference is that person's attribute;
+//! - **differencing** (`<>`, `NOT`, `NOT IN`, `EXCEPT ALL`, an anti-join through `NOT EXISTS`, and the
+//!   complement of the target's cell against everyone): a group, then the same group without one
+//!   person singled out by quasi-identifiers; the difference is that person's attribute;
 //! - **tracker** (Denning): q(C ∨ T) + q(C ∨ ¬T) − q(all) = q(C) for a padding predicate T;
 //! - **averaging**: one statistic asked through many semantically equal rewrites, averaged;
 //! - **reconstruction** (Dinur–Nissim): sums over random subsets of the targets, solved for
@@ -275,7 +276,14 @@ pub fn battery(
 ) -> Result<Vec<Outcome>> {
     let targets = truth.targets(profile.targets, 20_261_128)?;
     let mut out = Vec::new();
-    for variant in ["<>", "NOT", "NOT IN"] {
+    for variant in [
+        "<>",
+        "NOT",
+        "NOT IN",
+        "EXCEPT ALL",
+        "anti-join",
+        "complement",
+    ] {
         let mut oracle = make()?;
         out.push(differencing(
             &mut Asker::new(oracle.as_mut()),
@@ -311,15 +319,43 @@ fn differencing(asker: &mut Asker<'_>, targets: &[Target], variant: &str) -> Res
     for t in targets {
         let group = t.group();
         let b = format!("DATE {}", lit(&t.birth_date));
-        let without = match variant {
-            "<>" => format!("{group} AND birth_date <> {b}"),
-            "NOT" => format!("{group} AND NOT (birth_date = {b})"),
-            _ => format!("{group} AND birth_date NOT IN ({b})"),
+        let (all, without) = match variant {
+            "<>" => (
+                group.clone(),
+                married_sum(&format!("{group} AND birth_date <> {b}")),
+            ),
+            "NOT" => (
+                group.clone(),
+                married_sum(&format!("{group} AND NOT (birth_date = {b})")),
+            ),
+            "NOT IN" => (
+                group.clone(),
+                married_sum(&format!("{group} AND birth_date NOT IN ({b})")),
+            ),
+            // The group's records except the target's, as a difference of row sets (ALL: plain
+            // EXCEPT is DISTINCT, which groups by the sensitive column and is refused).
+            "EXCEPT ALL" => (
+                group.clone(),
+                format!(
+                    "SELECT sum(CASE WHEN marital_status = {m} THEN 1 ELSE 0 END) AS m FROM (SELECT citizen_id, marital_status FROM residents WHERE {group} EXCEPT ALL SELECT citizen_id, marital_status FROM residents WHERE {p}) t",
+                    m = lit(MARRIED),
+                    p = t.predicate()
+                ),
+            ),
+            // The group's records that have no match among the target's (NOT EXISTS: an anti-join).
+            "anti-join" => (
+                group.clone(),
+                married_sum(&format!(
+                    "{group} AND NOT EXISTS (SELECT 1 FROM residents x WHERE x.citizen_id = residents.citizen_id AND x.birth_date = {b})"
+                )),
+            ),
+            // Everyone, against everyone but the target (the complement of the target's cell).
+            _ => (
+                "1 = 1".to_owned(),
+                married_sum(&format!("NOT {}", t.predicate())),
+            ),
         };
-        let guess = match (
-            asker.number(&married_sum(&group))?,
-            asker.number(&married_sum(&without))?,
-        ) {
+        let guess = match (asker.number(&married_sum(&all))?, asker.number(&without)?) {
             (Some(all), Some(rest)) => all - rest >= 0.5,
             _ => fallback,
         };
@@ -333,7 +369,12 @@ fn differencing(asker: &mut Asker<'_>, targets: &[Target], variant: &str) -> Res
         metric: "success rate",
         success: share(hits, targets.len()),
         baseline,
-        note: "group of the target's district and gender, minus the target's birth date".into(),
+        note: if variant == "complement" {
+            "all residents, minus everyone outside the target's district, gender and birth date"
+                .into()
+        } else {
+            "group of the target's district and gender, minus the target's birth date".into()
+        },
     })
 }
 

@@ -40,7 +40,7 @@ fn the_battery_against_a_running_server_gains_nothing_over_guessing() {
     );
     let outcomes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let outcomes = outcomes.as_array().unwrap();
-    assert_eq!(outcomes.len(), 7, "{outcomes:?}");
+    assert_eq!(outcomes.len(), 10, "{outcomes:?}");
     let mut refused = 0;
     for o in outcomes {
         refused += o["refused"].as_u64().unwrap();
