@@ -22,9 +22,10 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StructArray,
-    UInt64Array,
+    UInt32Array, UInt64Array,
 };
 use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
 use datafusion::common::hash_utils::{QualityRandomState, create_hashes};
 use datafusion::common::{Result, ScalarValue, exec_datafusion_err};
@@ -385,6 +386,10 @@ trait PerUnit: Default + Send + Sync + 'static {
     fn buckets(&self) -> &[f64] {
         &[]
     }
+    /// True when no further unit can change the group (a count capped at k that reached it).
+    fn full(&self, _k: usize) -> bool {
+        false
+    }
     fn evaluate(groups: &[Self]) -> ArrayRef;
 }
 
@@ -498,6 +503,9 @@ impl PerUnit for Capped {
     }
     fn len(&self) -> usize {
         self.0.len()
+    }
+    fn full(&self, k: usize) -> bool {
+        self.0.len() >= k
     }
     fn units(&self) -> impl Iterator<Item = u64> {
         self.0.iter().copied()
@@ -617,9 +625,39 @@ impl<S: PerUnit> GroupsAccumulator for ByUnit<S> {
         if values.is_empty() {
             return Ok(());
         }
+        // Rows of groups that are already full change nothing: once every group holds k units
+        // (after a batch or two of a large table), no unit is hashed any more.
+        let open: Vec<u32> = group_indices
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| self.groups.get(**g).is_some_and(|s| !s.full(self.k)))
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        let (values, filter, group_indices): (Vec<ArrayRef>, Option<BooleanArray>, Vec<usize>) =
+            if open.len() == group_indices.len() {
+                (values.to_vec(), opt_filter.cloned(), group_indices.to_vec())
+            } else {
+                let rows = UInt32Array::from(open);
+                let values = values
+                    .iter()
+                    .map(|v| take(v.as_ref(), &rows, None))
+                    .collect::<std::result::Result<_, _>>()?;
+                let filter = opt_filter
+                    .map(|f| take(f, &rows, None).map(|a| a.as_boolean().clone()))
+                    .transpose()?;
+                let groups = rows
+                    .values()
+                    .iter()
+                    .map(|i| group_of(group_indices, *i as usize))
+                    .collect::<Result<_>>()?;
+                (values, filter, groups)
+            };
         let mut buf = std::mem::take(&mut self.hashes);
-        Self::rows(values, opt_filter, &mut buf, |i, h, v| {
-            self.add(group_of(group_indices, i)?, h, v);
+        Self::rows(&values, filter.as_ref(), &mut buf, |i, h, v| {
+            self.add(group_of(&group_indices, i)?, h, v);
             Ok(())
         })?;
         self.hashes = buf;
@@ -837,6 +875,31 @@ mod tests {
         groups.extend([1, 1, 1, 1, 1]);
         let mut acc = Hidden::new(Kind::Units(10)).groups();
         acc.update_batch(&[strings(&rows)], &groups, None, 2)
+            .unwrap();
+        assert_eq!(counts(&acc.evaluate(EmitTo::All).unwrap()), vec![10, 3]);
+    }
+
+    /// Once a group holds k units its rows are skipped unhashed; the rows of the other groups in
+    /// the same batch, with a filter, still count where they belong.
+    #[test]
+    fn full_groups_skip_their_rows_and_the_others_still_count() {
+        let many: Vec<String> = (0..12).map(|i| format!("p{i}")).collect();
+        let first: Vec<Option<&str>> = many.iter().map(|s| Some(s.as_str())).collect();
+        let mut acc = Hidden::new(Kind::Units(10)).groups();
+        acc.update_batch(&[strings(&first)], &[0; 12], None, 1)
+            .unwrap();
+        // Group 0 is full; group 1 gets a, b (twice), c (filtered out) and d.
+        let rows = strings(&[
+            Some("q"),
+            Some("a"),
+            Some("b"),
+            Some("r"),
+            Some("b"),
+            Some("c"),
+            Some("d"),
+        ]);
+        let filter = BooleanArray::from(vec![true, true, true, true, true, false, true]);
+        acc.update_batch(&[rows], &[0, 1, 1, 0, 1, 1, 1], Some(&filter), 2)
             .unwrap();
         assert_eq!(counts(&acc.evaluate(EmitTo::All).unwrap()), vec![10, 3]);
     }
