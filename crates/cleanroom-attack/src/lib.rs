@@ -319,19 +319,13 @@ fn differencing(asker: &mut Asker<'_>, targets: &[Target], variant: &str) -> Res
     for t in targets {
         let group = t.group();
         let b = format!("DATE {}", lit(&t.birth_date));
+        // The group's sum, against the group's sum where `rest` also holds.
+        let group_less =
+            |rest: String| (group.clone(), married_sum(&format!("{group} AND {rest}")));
         let (all, without) = match variant {
-            "<>" => (
-                group.clone(),
-                married_sum(&format!("{group} AND birth_date <> {b}")),
-            ),
-            "NOT" => (
-                group.clone(),
-                married_sum(&format!("{group} AND NOT (birth_date = {b})")),
-            ),
-            "NOT IN" => (
-                group.clone(),
-                married_sum(&format!("{group} AND birth_date NOT IN ({b})")),
-            ),
+            "<>" => group_less(format!("birth_date <> {b}")),
+            "NOT" => group_less(format!("NOT (birth_date = {b})")),
+            "NOT IN" => group_less(format!("birth_date NOT IN ({b})")),
             // The group's records except the target's, as a difference of row sets (ALL: plain
             // EXCEPT is DISTINCT, which groups by the sensitive column and is refused).
             "EXCEPT ALL" => (
@@ -343,12 +337,9 @@ fn differencing(asker: &mut Asker<'_>, targets: &[Target], variant: &str) -> Res
                 ),
             ),
             // The group's records that have no match among the target's (NOT EXISTS: an anti-join).
-            "anti-join" => (
-                group.clone(),
-                married_sum(&format!(
-                    "{group} AND NOT EXISTS (SELECT 1 FROM residents x WHERE x.citizen_id = residents.citizen_id AND x.birth_date = {b})"
-                )),
-            ),
+            "anti-join" => group_less(format!(
+                "NOT EXISTS (SELECT 1 FROM residents x WHERE x.citizen_id = residents.citizen_id AND x.birth_date = {b})"
+            )),
             // Everyone, against everyone but the target (the complement of the target's cell).
             _ => (
                 "1 = 1".to_owned(),

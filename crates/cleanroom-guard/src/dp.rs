@@ -419,9 +419,10 @@ pub fn dp_udaf(
     let (lo, hi) = bounds.unwrap_or((0.0, 1.0));
     let m = lo.abs().max(hi.abs());
     let grid = grid_for(lo, hi);
-    // ε shares (see the module's overview): [count, sum, sum of squares].
+    // ε shares (see the module's overview): [count, sum, sum of squares]; a statistic's unused
+    // parts keep the plain share, so every noise stays finite.
     let shares = match stat {
-        Stat::Avg => [1, 3, 0],
+        Stat::Avg => [1, 3, SHARES],
         Stat::Var { .. } => [1, 2, 3],
         _ => [SHARES; 3],
     };

@@ -517,11 +517,8 @@ impl Rewriter<'_> {
                 }
             }
         }
-        // Under DP, clamping and noise bound what one unit of the protected kind can move a cell
-        // by: the dominance rules, an exact and data-dependent suppression, would undo that
-        // guarantee for them. Values owned by another kind of unit (a company's capital in a
-        // join with persons) keep the dominance rules.
-        if release && (self.dp.is_none() || units.len() > 1) {
+        // Dominance helpers for the values of every unit DP does not protect (see `dominance`).
+        if release {
             self.dominance(a, &input, &units, &mut aggr_expr, &mut hidden)?;
         }
         let original_width = a.schema.fields().len();
@@ -744,8 +741,11 @@ impl Rewriter<'_> {
             let Some(first) = sensitive.first() else {
                 continue;
             };
-            // Contributions are per unit of the dataset that owns the sensitive column; under DP
-            // the protected unit (the first) has its contributions bounded instead.
+            // Contributions are per unit of the dataset that owns the sensitive column. Under DP,
+            // clamping and noise bound what one unit of the protected kind (the first) can move a
+            // cell by: the dominance rules, an exact and data-dependent suppression, would undo
+            // that guarantee. Values owned by another kind of unit (a company's capital in a join
+            // with persons) keep the dominance rules.
             let Some(unit) = units.iter().find(|u| u.datasets.contains(&first.dataset)) else {
                 continue;
             };
@@ -867,9 +867,6 @@ fn aggregate_functions(a: &Aggregate) -> impl Iterator<Item = (usize, &Aggregate
     })
 }
 
-/// After an inner join on `a.unit = b.unit`, both unit columns hold the same value on every
-/// output row: one distinct count serves both datasets (a join of residents and their insurance
-/// records counts each person once, not twice).
 /// True when a join side is joined by the column of one of its units that is unique per row,
 /// set equal to a column of the `other` side: each row of the other side then finds at most
 /// one match on this side.
@@ -905,6 +902,9 @@ fn equal_columns(j: &datafusion::logical_expr::Join) -> Vec<(Column, Column)> {
     pairs
 }
 
+/// After an inner join on `a.unit = b.unit`, both unit columns hold the same value on every
+/// output row: one distinct count serves both datasets (a join of residents and their insurance
+/// records counts each person once, not twice).
 fn merge_equal_units(units: &mut Vec<Unit>, j: &datafusion::logical_expr::Join) {
     for (a, b) in equal_columns(j) {
         let ia = units.iter().position(|u| u.col == a);

@@ -386,6 +386,8 @@ trait PerUnit: Default + Send + Sync + 'static {
     fn buckets(&self) -> &[f64] {
         &[]
     }
+    /// Whether a group can fill up ([`PerUnit::full`]): only a count capped at k.
+    const CAPPED: bool = false;
     /// True when no further unit can change the group (a count capped at k that reached it).
     fn full(&self, _k: usize) -> bool {
         false
@@ -493,6 +495,7 @@ struct Capped(Vec<u64>);
 impl PerUnit for Capped {
     const NAME: &'static str = UNITS;
     const VALUED: bool = false;
+    const CAPPED: bool = true;
     fn add(&mut self, unit: u64, _v: f64, k: usize) {
         if self.0.len() < k && !self.0.contains(&unit) {
             self.0.push(unit);
@@ -592,6 +595,30 @@ impl<S: PerUnit> ByUnit<S> {
         Ok(())
     }
 
+    /// The arguments, filter and group indices of the given rows only.
+    #[allow(clippy::type_complexity, reason = "a private triple")]
+    fn rows_of(
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+        group_indices: &[usize],
+        rows: Vec<u32>,
+    ) -> Result<(Vec<ArrayRef>, Option<BooleanArray>, Vec<usize>)> {
+        let rows = UInt32Array::from(rows);
+        let values = values
+            .iter()
+            .map(|v| take(v.as_ref(), &rows, None))
+            .collect::<std::result::Result<_, _>>()?;
+        let filter = opt_filter
+            .map(|f| take(f, &rows, None).map(|a| a.as_boolean().clone()))
+            .transpose()?;
+        let groups = rows
+            .values()
+            .iter()
+            .map(|i| group_of(group_indices, *i as usize))
+            .collect::<Result<_>>()?;
+        Ok((values, filter, groups))
+    }
+
     /// The state lists: one list of unit hashes per group, and their values where valued.
     fn lists(groups: &[S]) -> Result<Vec<ArrayRef>> {
         let lens = || groups.iter().map(PerUnit::len);
@@ -625,39 +652,31 @@ impl<S: PerUnit> GroupsAccumulator for ByUnit<S> {
         if values.is_empty() {
             return Ok(());
         }
-        // Rows of groups that are already full change nothing: once every group holds k units
-        // (after a batch or two of a large table), no unit is hashed any more.
-        let open: Vec<u32> = group_indices
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| self.groups.get(**g).is_some_and(|s| !s.full(self.k)))
-            .filter_map(|(i, _)| u32::try_from(i).ok())
-            .collect();
-        if open.is_empty() {
-            return Ok(());
-        }
-        let (values, filter, group_indices): (Vec<ArrayRef>, Option<BooleanArray>, Vec<usize>) =
+        let subset;
+        let (values, opt_filter, group_indices) = if S::CAPPED {
+            // Rows of groups that are already full change nothing: once every group holds k
+            // units (after a batch or two of a large table), no unit is hashed any more.
+            let open: Vec<u32> = group_indices
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| self.groups.get(**g).is_some_and(|s| !s.full(self.k)))
+                .filter_map(|(i, _)| u32::try_from(i).ok())
+                .collect();
+            if open.is_empty() {
+                return Ok(());
+            }
             if open.len() == group_indices.len() {
-                (values.to_vec(), opt_filter.cloned(), group_indices.to_vec())
+                (values, opt_filter, group_indices)
             } else {
-                let rows = UInt32Array::from(open);
-                let values = values
-                    .iter()
-                    .map(|v| take(v.as_ref(), &rows, None))
-                    .collect::<std::result::Result<_, _>>()?;
-                let filter = opt_filter
-                    .map(|f| take(f, &rows, None).map(|a| a.as_boolean().clone()))
-                    .transpose()?;
-                let groups = rows
-                    .values()
-                    .iter()
-                    .map(|i| group_of(group_indices, *i as usize))
-                    .collect::<Result<_>>()?;
-                (values, filter, groups)
-            };
+                subset = Self::rows_of(values, opt_filter, group_indices, open)?;
+                (&subset.0[..], subset.1.as_ref(), &subset.2[..])
+            }
+        } else {
+            (values, opt_filter, group_indices)
+        };
         let mut buf = std::mem::take(&mut self.hashes);
-        Self::rows(&values, filter.as_ref(), &mut buf, |i, h, v| {
-            self.add(group_of(&group_indices, i)?, h, v);
+        Self::rows(values, opt_filter, &mut buf, |i, h, v| {
+            self.add(group_of(group_indices, i)?, h, v);
             Ok(())
         })?;
         self.hashes = buf;
