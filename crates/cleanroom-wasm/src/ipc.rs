@@ -12,7 +12,14 @@ use crate::Failure;
 
 /// Encodes one batch as an IPC stream (schema, batch, end-of-stream), uncompressed.
 pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, Failure> {
-    let mut out = Vec::with_capacity(batch.get_array_memory_size() + 1024);
+    // Sized by the rows the batch holds: a slice of a larger batch reports the whole of its
+    // buffers in `get_array_memory_size`, megabytes for a few thousand rows.
+    let body: usize = batch
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
+        .sum();
+    let mut out = Vec::with_capacity(body + 1024);
     let mut writer = StreamWriter::try_new(&mut out, &batch.schema())
         .map_err(|_| Failure::Host("cannot encode the input schema as Arrow IPC"))?;
     writer

@@ -39,7 +39,7 @@ impl Guest for BadIpc {
     }
 
     fn call(name: String, args: Vec<u8>) -> Result<Vec<u8>, Error> {
-        let rows = cleanroom_guest::decode(&args)?.num_rows();
+        let rows = cleanroom_guest::decode(args)?.num_rows();
         let column: cleanroom_guest::arrow_array::ArrayRef = match name.as_str() {
             "short" => Arc::new(Int64Array::from(vec![1; rows.saturating_sub(1)])),
             "wrong_type" => Arc::new(StringArray::from(vec!["1"; rows])),
