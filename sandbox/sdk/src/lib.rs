@@ -198,22 +198,26 @@ pub fn decode(bytes: Vec<u8>) -> Result<RecordBatch, Error> {
 /// The message at `at` of an IPC stream: where its flatbuffer starts, its length, and where
 /// its body starts.
 fn message_at(buffer: &[u8], at: usize) -> Result<(usize, usize, usize), Error> {
+    let short = || Error::InvalidInput("the input ends inside an IPC message".into());
     let word = |i: usize| {
         buffer
-            .get(i..i + 4)
+            .get(i..i.checked_add(4)?)
             .and_then(|b| b.try_into().ok())
             .map(u32::from_le_bytes)
-            .ok_or_else(|| Error::InvalidInput("the input ends inside an IPC message".into()))
     };
-    let (start, len) = match word(at)? {
-        0xFFFF_FFFF => (at + 8, word(at + 4)?),
-        len => (at + 4, len),
+    let (start, len) = match word(at).ok_or_else(short)? {
+        0xFFFF_FFFF => (at + 4, word(at + 4).ok_or_else(short)?),
+        len => (at, len),
     };
+    let start = start + 4;
     let len = len as usize;
-    if len == 0 || start + len > buffer.len() {
+    if len == 0 {
         return Err(Error::InvalidInput("no record batch".into()));
     }
-    Ok((start, len, start + len))
+    match start.checked_add(len) {
+        Some(end) if end <= buffer.len() => Ok((start, len, end)),
+        _ => Err(short()),
+    }
 }
 
 /// Encodes one batch as an Arrow IPC stream.
