@@ -447,7 +447,9 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 /// A job whose aggregation outgrows its memory pool (2 MiB: with spilling disabled this very job
 /// fails for want of memory) spills to disk under the state directory and still answers
 /// exactly; its spill files hold raw rows, so none is left once the job is over, and the
-/// engine's spill directory goes with the engine.
+/// engine's spill directory goes with the engine. One partition: with two, the fair pool splits
+/// 2 MiB between two aggregations whose interleaving varies, and the final one sometimes could
+/// not get memory even after spilling (3 failures in 15 runs).
 #[test]
 fn a_job_over_its_memory_limit_spills_and_leaves_no_spill_file() {
     let state = tmp().join(format!("spill-state-{}", std::process::id()));
@@ -460,7 +462,7 @@ fn a_job_over_its_memory_limit_spills_and_leaves_no_spill_file() {
             state_dir: state.clone(),
             limits: cleanroom_engine::SessionLimits {
                 memory_bytes_max: 2 * 1024 * 1024,
-                target_partitions: 2,
+                target_partitions: 1,
                 ..Default::default()
             },
         },
