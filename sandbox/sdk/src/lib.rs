@@ -162,14 +162,15 @@ pub mod __private {
 }
 
 /// Decodes the one batch of an Arrow IPC stream, in place: the batch's arrays point into
-/// `bytes` (the host aligns every buffer), nothing is copied.
+/// `bytes` (a buffer is copied only if misaligned, and the host's encoder aligns them all).
 pub fn decode(bytes: Vec<u8>) -> Result<RecordBatch, Error> {
     let buffer = Buffer::from_vec(bytes);
     let mut at = 0;
     let mut schema = None;
     loop {
-        let (start, len, next) = message_at(&buffer, at)?;
-        let message = arrow_ipc::root_as_message(&buffer[start..start + len])
+        let metadata = message_at(&buffer, at)?;
+        let next = metadata.end;
+        let message = arrow_ipc::root_as_message(&buffer[metadata])
             .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let body_len = usize::try_from(message.bodyLength())
             .ok()
@@ -195,9 +196,8 @@ pub fn decode(bytes: Vec<u8>) -> Result<RecordBatch, Error> {
     }
 }
 
-/// The message at `at` of an IPC stream: where its flatbuffer starts, its length, and where
-/// its body starts.
-fn message_at(buffer: &[u8], at: usize) -> Result<(usize, usize, usize), Error> {
+/// Where the flatbuffer of the IPC stream's message at `at` lies (its body follows it).
+fn message_at(buffer: &[u8], at: usize) -> Result<std::ops::Range<usize>, Error> {
     let short = || Error::InvalidInput("the input ends inside an IPC message".into());
     let word = |i: usize| {
         buffer
@@ -215,7 +215,7 @@ fn message_at(buffer: &[u8], at: usize) -> Result<(usize, usize, usize), Error> 
         return Err(Error::InvalidInput("no record batch".into()));
     }
     match start.checked_add(len) {
-        Some(end) if end <= buffer.len() => Ok((start, len, end)),
+        Some(end) if end <= buffer.len() => Ok(start..end),
         _ => Err(short()),
     }
 }
