@@ -95,18 +95,22 @@ pub(crate) async fn register(
     .map_err(internal)?
     .map_err(|f| component_failure(f, Usage::default()))?;
     let listed = listed.map_err(|f| component_failure(f, instance.usage()))?;
-    let state = session.state();
     // A name the session or the guard knows (the guard also classifies names the session
     // plans without a registered function, such as `extract`) would be reasoned about as that
     // built-in: refused.
-    if let Some(f) = listed.iter().find(|f| {
-        state.scalar_functions().contains_key(&f.name)
-            || state.aggregate_functions().contains_key(&f.name)
-            || state.window_functions().contains_key(&f.name)
-            || cleanroom_guard::functions::scalar_class(&f.name).is_some()
-            || cleanroom_guard::functions::aggregate_class(&f.name).is_some()
-            || cleanroom_guard::functions::window_class(&f.name).is_some()
-    }) {
+    let clash = {
+        let state = session.state_ref();
+        let state = state.read();
+        listed.iter().find(|f| {
+            state.scalar_functions().contains_key(&f.name)
+                || state.aggregate_functions().contains_key(&f.name)
+                || state.window_functions().contains_key(&f.name)
+                || cleanroom_guard::functions::scalar_class(&f.name).is_some()
+                || cleanroom_guard::functions::aggregate_class(&f.name).is_some()
+                || cleanroom_guard::functions::window_class(&f.name).is_some()
+        })
+    };
+    if let Some(f) = clash {
         return Err(component_failure(
             Failure::Contract(format!(
                 "scalar function `{}` has the name of a built-in SQL function",

@@ -22,7 +22,7 @@ use datafusion::execution::SessionStateDefaults;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::execution::{SessionState, SessionStateBuilder};
+use datafusion::execution::{SessionState, SessionStateBuilder, TaskContext};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
@@ -61,6 +61,9 @@ const SCHEMA: &str = "public";
 
 pub(crate) struct JobSession {
     ctx: SessionContext,
+    /// The job's own runtime (the shared one with a memory pool of the job's own), for a job
+    /// that reads data: execution runs under it.
+    runtime: Option<Arc<RuntimeEnv>>,
     licensed: Vec<String>,
     sql_bytes_max: usize,
 }
@@ -108,13 +111,17 @@ pub fn base_config(limits: &SessionLimits) -> SessionConfig {
 
 /// What every job's session starts from, built once per engine: the configuration, and only
 /// the function sets the guard knows; no table factories, no table functions (generate_series,
-/// range), no file formats for CREATE EXTERNAL TABLE. Building the function registries per job
-/// cost about a quarter of a millisecond.
+/// range), no file formats for CREATE EXTERNAL TABLE. A job's session is a clone of it with a
+/// catalog of its own: building the function registries per job cost about a quarter of a
+/// millisecond, and even rebuilding them from the template's (what `SessionStateBuilder` does)
+/// cost more than the clone.
 pub(crate) struct Template {
     state: SessionState,
+    /// The same over the shared runtime, for jobs that read data, made on the first.
+    with_data: OnceLock<SessionState>,
     /// The runtime of jobs that read data, made on the first: the spill directory's manager
     /// and the file metadata caches are shared (a Parquet footer is read once, not per job);
-    /// each job gets its own memory pool.
+    /// each job executes under a clone of it with a memory pool of its own.
     runtime: OnceLock<Arc<RuntimeEnv>>,
 }
 
@@ -128,8 +135,21 @@ impl Template {
                 .with_aggregate_functions(SessionStateDefaults::default_aggregate_functions())
                 .with_window_functions(SessionStateDefaults::default_window_functions())
                 .build(),
+            with_data: OnceLock::new(),
             runtime: OnceLock::new(),
         }
+    }
+
+    /// The template over the shared runtime, so that planning a scan finds the shared caches.
+    fn data_state(&self, state_dir: &Path) -> Result<&SessionState> {
+        if let Some(s) = self.with_data.get() {
+            return Ok(s);
+        }
+        let runtime = Arc::clone(self.runtime(state_dir)?);
+        let state = SessionStateBuilder::new_from_existing(self.state.clone())
+            .with_runtime_env(runtime)
+            .build();
+        Ok(self.with_data.get_or_init(|| state))
     }
 
     /// The shared runtime, with spill files in a directory of its own under `state/spill`
@@ -160,24 +180,26 @@ impl JobSession {
         with_data: bool,
     ) -> Result<JobSession> {
         let limits = &cfg.limits;
-        // The template's functions and rules, its own memory pool (for a job that reads data),
-        // and a catalog of its own that only this job's tables go into.
-        let mut builder = SessionStateBuilder::new_from_existing(template.state.clone());
-        if with_data {
+        // The template's functions and rules, a catalog of its own that only this job's tables
+        // go into, and (for a job that reads data) its own memory pool.
+        let (mut state, runtime) = if with_data {
             let mut runtime = RuntimeEnv::clone(template.runtime(&cfg.state_dir)?);
             runtime.memory_pool = Arc::new(TrackConsumersPool::new(
                 FairSpillPool::new(limits.memory_bytes_max),
                 NonZeroUsize::new(5).unwrap_or(NonZeroUsize::MIN),
             ));
-            builder = builder.with_runtime_env(Arc::new(runtime));
-        }
+            let state = template.data_state(&cfg.state_dir)?.clone();
+            (state, Some(Arc::new(runtime)))
+        } else {
+            (template.state.clone(), None)
+        };
         let catalogs = Arc::new(MemoryCatalogProviderList::new());
         let catalog = Arc::new(MemoryCatalogProvider::new());
         catalog
             .register_schema(SCHEMA, Arc::new(MemorySchemaProvider::new()))
             .map_err(|e| internal(scrub_error(&e)))?;
         catalogs.register_catalog(CATALOG.to_string(), catalog);
-        let state = builder.with_catalog_list(catalogs).build();
+        state.register_catalog_list(catalogs);
         let sctx = SessionContext::new_with_state(state);
         let mut licensed = Vec::new();
         for ds in ctx.datasets() {
@@ -194,6 +216,7 @@ impl JobSession {
         }
         Ok(JobSession {
             ctx: sctx,
+            runtime,
             licensed,
             sql_bytes_max: limits.sql_bytes_max,
         })
@@ -252,9 +275,17 @@ impl JobSession {
                 None,
             ));
         }
-        let state = self.ctx.state();
+        let recursion_limit = self
+            .ctx
+            .state_ref()
+            .read()
+            .config()
+            .options()
+            .sql_parser
+            .recursion_limit
+            .get();
         let stmts = datafusion::sql::parser::DFParserBuilder::new(sql)
-            .with_recursion_limit(state.config().options().sql_parser.recursion_limit.get())
+            .with_recursion_limit(recursion_limit)
             .build()
             .and_then(|mut p| p.parse_statements());
         let mut stmts = match stmts {
@@ -304,8 +335,8 @@ impl JobSession {
     /// Every table the statement names must be a licensed dataset; unknown and unlicensed
     /// tables read the same: "not found".
     pub(crate) fn check_tables(&self, stmt: &DfStatement) -> Option<Decision> {
-        let state = self.ctx.state();
-        let refs = match state.resolve_table_references(stmt) {
+        let refs = self.ctx.state_ref().read().resolve_table_references(stmt);
+        let refs = match refs {
             Ok(r) => r,
             Err(e) => {
                 return Some(one(
@@ -367,12 +398,19 @@ impl JobSession {
         timeout_ms: u64,
     ) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
         let run = async {
-            let df = self
-                .ctx
-                .execute_logical_plan(plan)
+            // What `execute_logical_plan(..).collect()` does, with the job's runtime.
+            let state = self.ctx.state();
+            let physical = state
+                .create_physical_plan(&plan)
                 .await
                 .map_err(|e| exec_error(&e))?;
-            df.collect().await.map_err(|e| exec_error(&e))
+            let mut task = TaskContext::from(&state);
+            if let Some(runtime) = &self.runtime {
+                task = task.with_runtime(Arc::clone(runtime));
+            }
+            datafusion::physical_plan::collect(physical, Arc::new(task))
+                .await
+                .map_err(|e| exec_error(&e))
         };
         match tokio::time::timeout(std::time::Duration::from_millis(timeout_ms), run).await {
             Ok(r) => r,

@@ -222,6 +222,26 @@ pub fn scan(batches: &[RecordBatch], rules: &DisclosureRules, echo: &[&EchoFilte
 
 /// Calls `f` with the text of every string cell, and of every integer (or integral float) cell
 /// written in decimal: an 18-digit ID fits in an Int64, an 11-digit phone number in a Float64.
+/// Calls `f` with the decimal digits of `v`, written on the stack (the scans see every cell).
+fn with_decimal(v: i64, f: &mut dyn FnMut(&str)) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    f(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
 fn for_each_text(arr: &ArrayRef, f: &mut dyn FnMut(&str)) {
     match arr.data_type() {
         DataType::Utf8 => arr.as_string::<i32>().iter().flatten().for_each(f),
@@ -231,7 +251,7 @@ fn for_each_text(arr: &ArrayRef, f: &mut dyn FnMut(&str)) {
             .as_primitive::<Int64Type>()
             .iter()
             .flatten()
-            .for_each(|v| f(&v.to_string())),
+            .for_each(|v| with_decimal(v, f)),
         DataType::Int32
         | DataType::Int16
         | DataType::Int8
@@ -243,7 +263,7 @@ fn for_each_text(arr: &ArrayRef, f: &mut dyn FnMut(&str)) {
                 a.as_primitive::<Int64Type>()
                     .iter()
                     .flatten()
-                    .for_each(|v| f(&v.to_string()));
+                    .for_each(|v| with_decimal(v, f));
             }
         }
         DataType::Float64 | DataType::Float32 => {
@@ -256,5 +276,26 @@ fn for_each_text(arr: &ArrayRef, f: &mut dyn FnMut(&str)) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        reason = "tests"
+    )]
+
+    use super::*;
+
+    #[test]
+    fn decimals_match_to_string() {
+        for v in [0, 7, -7, 10, 1_234_567_890_123, -42, i64::MAX, i64::MIN] {
+            let mut seen = String::new();
+            with_decimal(v, &mut |s| seen = s.to_owned());
+            assert_eq!(seen, v.to_string());
+        }
     }
 }

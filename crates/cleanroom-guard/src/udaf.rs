@@ -169,6 +169,7 @@ impl AggregateUDFImpl for Hidden {
 
 /// Rows of a batch that pass the aggregate's FILTER (none is ever set by the rewrite, but the
 /// contract allows one).
+#[inline]
 pub(crate) fn selected(filter: Option<&BooleanArray>, i: usize) -> bool {
     filter.is_none_or(|f| f.is_valid(i) && f.value(i))
 }
@@ -179,6 +180,7 @@ pub(crate) fn arg<'a>(values: &'a [ArrayRef], i: usize, name: &str) -> Result<&'
         .ok_or_else(|| exec_datafusion_err!("{name}: argument {i} missing"))
 }
 
+#[inline]
 fn group_of(group_indices: &[usize], i: usize) -> Result<usize> {
     group_indices
         .get(i)
@@ -248,6 +250,22 @@ impl GroupsAccumulator for Top2Groups {
             return Ok(());
         }
         let v = arg(values, 0, TOP2)?.as_primitive::<Float64Type>();
+        if v.null_count() == 0 && opt_filter.is_none() {
+            // The common case, every row counted: one pass over values and groups together.
+            if group_indices.len() < v.len() {
+                return Err(exec_datafusion_err!(
+                    "hidden aggregate: {} group indices for {} rows",
+                    group_indices.len(),
+                    v.len()
+                ));
+            }
+            for (&g, &x) in group_indices.iter().zip(v.values().iter()) {
+                if let Some(c) = self.cells.get_mut(g) {
+                    c.push(x.abs());
+                }
+            }
+            return Ok(());
+        }
         for i in 0..v.len() {
             if v.is_valid(i) && selected(opt_filter, i) {
                 let g = group_of(group_indices, i)?;
@@ -836,6 +854,25 @@ mod tests {
             .unwrap();
         let out = top2_rows(&acc.evaluate(EmitTo::All).unwrap());
         assert_eq!(out, vec![(9.0, 5.0, 15.0), (3.0, 2.0, 5.0)]);
+    }
+
+    #[test]
+    fn top2_without_nulls_agrees_with_the_filtered_path() {
+        let v = floats(&[Some(5.0), Some(-7.0), Some(9.0), Some(3.0), Some(2.0)]);
+        let groups = [1, 0, 0, 1, 1];
+        let mut fast = Hidden::new(Kind::Top2).groups();
+        fast.update_batch(std::slice::from_ref(&v), &groups, None, 2)
+            .unwrap();
+        let all = BooleanArray::from(vec![true; 5]);
+        let mut slow = Hidden::new(Kind::Top2).groups();
+        slow.update_batch(&[v], &groups, Some(&all), 2).unwrap();
+        let fast = top2_rows(&fast.evaluate(EmitTo::All).unwrap());
+        assert_eq!(fast, vec![(9.0, 7.0, 16.0), (5.0, 3.0, 10.0)]);
+        assert_eq!(fast, top2_rows(&slow.evaluate(EmitTo::All).unwrap()));
+        // Fewer group indices than rows is an error, not a silent truncation.
+        let mut short = Hidden::new(Kind::Top2).groups();
+        let v = floats(&[Some(1.0), Some(2.0)]);
+        assert!(short.update_batch(&[v], &[0], None, 1).is_err());
     }
 
     #[test]

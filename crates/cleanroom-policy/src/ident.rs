@@ -5,6 +5,8 @@
 //! One implementation serves both sides: the demo generator computes check characters with it and
 //! the guard's `dlp.identifier` scan validates with it.
 
+use std::borrow::Cow;
+
 /// Weights of the 17 leading digits of a citizen ID.
 const CITIZEN_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 /// Check character by `sum mod 11`.
@@ -155,15 +157,27 @@ pub fn is_email(s: &str) -> bool {
 }
 
 /// Normalises a cell before the scan: full-width digits and letters become ASCII, spaces and
-/// dashes (ASCII and full-width) are stripped.
-pub fn normalise(s: &str) -> String {
-    s.chars()
-        .filter_map(|c| match c {
-            ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\t' => None,
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
-            c => Some(c),
-        })
-        .collect()
+/// dashes (ASCII and full-width) are stripped. A cell with nothing to change (most of them)
+/// comes back borrowed: the output scans normalise every released cell.
+pub fn normalise(s: &str) -> Cow<'_, str> {
+    let changes = |c: char| {
+        matches!(
+            c,
+            ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\t' | '\u{FF01}'..='\u{FF5E}'
+        )
+    };
+    if !s.contains(changes) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .filter_map(|c| match c {
+                ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\t' => None,
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
+                c => Some(c),
+            })
+            .collect(),
+    )
 }
 
 /// Which kind of direct identifier a cell looks like, if any.
@@ -238,6 +252,18 @@ mod tests {
         assert!(is_uscc("5232010000000000X0"));
         assert!(!is_uscc("91350100M000100Y44"));
         assert!(!is_uscc("01350100M000100Y43"));
+    }
+
+    #[test]
+    fn normalise_borrows_what_it_need_not_change() {
+        assert!(matches!(normalise("朝阳区"), Cow::Borrowed("朝阳区")));
+        assert!(matches!(normalise("13812345678"), Cow::Borrowed(_)));
+        assert_eq!(normalise("138-1234 5678"), "13812345678");
+        assert_eq!(
+            normalise("１３８\u{3000}１２３４\u{FF0D}５６７８"),
+            "13812345678"
+        );
+        assert_eq!(normalise("ＡＢ\tc"), "ABc");
     }
 
     #[test]
