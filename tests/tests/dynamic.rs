@@ -486,3 +486,38 @@ fn a_job_over_its_memory_limit_spills_and_leaves_no_spill_file() {
     drop(engine);
     assert!(std::fs::read_dir(&spill).unwrap().next().is_none());
 }
+
+/// The job's memory pool is the one execution answers to: a hash join's build side cannot
+/// spill, so under a 256 KiB pool the join of residents and their insurance records fails for
+/// want of memory, while an engine with a roomy pool answers it.
+#[test]
+fn a_join_that_outgrows_the_jobs_memory_pool_fails_as_resources_exhausted() {
+    let sql = "SELECT r.district, count(DISTINCT r.citizen_id) AS retirees, avg(s.monthly_wage) AS avg_wage FROM residents r JOIN social_insurance s ON r.citizen_id = s.citizen_id GROUP BY r.district";
+    let engine_with_pool = |bytes: usize, name: &str| {
+        let state = tmp().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&state);
+        cleanroom_engine::Engine::new(
+            cleanroom_policy::Policies::load(&exact_policies_dir(tmp())).unwrap(),
+            cleanroom_engine::EngineConfig {
+                data_dir: cleanroom_tests::data_dir(tmp()),
+                state_dir: state,
+                limits: cleanroom_engine::SessionLimits {
+                    memory_bytes_max: bytes,
+                    ..Default::default()
+                },
+            },
+        )
+    };
+    let small = engine_with_pool(256 * 1024, "pool-small");
+    let err = cleanroom_tests::rt()
+        .block_on(small.run(&cleanroom_tests::request(ELDER.0, ELDER.1, sql)))
+        .expect_err("a 256 KiB pool cannot hold the join's build side");
+    assert!(
+        matches!(err, cleanroom_engine::Error::ResourcesExhausted(_)),
+        "{err:?}"
+    );
+    let roomy = engine_with_pool(1 << 30, "pool-roomy");
+    let r = run(&roomy, ELDER, sql);
+    assert!(r.is_allowed(), "{:?}", r.violations);
+    assert!(r.batches.iter().map(|b| b.num_rows()).sum::<usize>() > 0);
+}
