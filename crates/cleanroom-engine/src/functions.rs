@@ -14,10 +14,11 @@ use cleanroom_wasm::{Failure, Function, Host, Instance, Module, Usage};
 use datafusion::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::common::DataFusionError;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::registry::FunctionRegistry;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::wasm::component_failure;
@@ -79,7 +80,7 @@ impl Registered {
 /// `sum` or `count`.
 pub(crate) async fn register(
     functions: &GuestFunctions,
-    session: &SessionContext,
+    session: &mut SessionState,
 ) -> Result<Registered> {
     let (host, module, seed) = (
         Arc::clone(&functions.host),
@@ -98,19 +99,14 @@ pub(crate) async fn register(
     // A name the session or the guard knows (the guard also classifies names the session
     // plans without a registered function, such as `extract`) would be reasoned about as that
     // built-in: refused.
-    let clash = {
-        let state = session.state_ref();
-        let state = state.read();
-        listed.iter().find(|f| {
-            state.scalar_functions().contains_key(&f.name)
-                || state.aggregate_functions().contains_key(&f.name)
-                || state.window_functions().contains_key(&f.name)
-                || cleanroom_guard::functions::scalar_class(&f.name).is_some()
-                || cleanroom_guard::functions::aggregate_class(&f.name).is_some()
-                || cleanroom_guard::functions::window_class(&f.name).is_some()
-        })
-    };
-    if let Some(f) = clash {
+    if let Some(f) = listed.iter().find(|f| {
+        session.scalar_functions().contains_key(&f.name)
+            || session.aggregate_functions().contains_key(&f.name)
+            || session.window_functions().contains_key(&f.name)
+            || cleanroom_guard::functions::scalar_class(&f.name).is_some()
+            || cleanroom_guard::functions::aggregate_class(&f.name).is_some()
+            || cleanroom_guard::functions::window_class(&f.name).is_some()
+    }) {
         return Err(component_failure(
             Failure::Contract(format!(
                 "scalar function `{}` has the name of a built-in SQL function",
@@ -127,13 +123,15 @@ pub(crate) async fn register(
     };
     for function in listed {
         let signature = Signature::exact(function.params.clone(), Volatility::Immutable);
-        session.register_udf(ScalarUDF::new_from_impl(GuestUdf {
-            function,
-            signature,
-            digest: registered.digest.clone(),
-            instance: Arc::clone(&registered.instance),
-            failure: Arc::clone(&registered.failure),
-        }));
+        session
+            .register_udf(Arc::new(ScalarUDF::new_from_impl(GuestUdf {
+                function,
+                signature,
+                digest: registered.digest.clone(),
+                instance: Arc::clone(&registered.instance),
+                failure: Arc::clone(&registered.failure),
+            })))
+            .map_err(|e| internal(cleanroom_guard::scrub::scrub_error(&e)))?;
     }
     Ok(registered)
 }

@@ -509,12 +509,12 @@ impl Engine {
         if ctx.dp_on() && with_data {
             ctx = ctx.with_noise_key(Some(self.noise_key()?));
         }
-        let session =
+        let mut session =
             session::JobSession::new(&self.template, &self.tables, &ctx, &self.config, with_data)
                 .await?;
         let (ctx, functions) = match guest {
             Some(g) => {
-                let registered = functions::register(g, session.context()).await?;
+                let registered = functions::register(g, session.state_mut()).await?;
                 let ctx = ctx.with_guest_functions(registered.names.iter().cloned());
                 (ctx, Some(registered))
             }

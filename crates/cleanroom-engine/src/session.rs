@@ -11,7 +11,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::{
     CatalogProvider, CatalogProviderList, MemoryCatalogProvider, MemoryCatalogProviderList,
-    MemorySchemaProvider,
+    MemorySchemaProvider, SchemaProvider, TableProvider,
 };
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -60,7 +60,10 @@ const CATALOG: &str = "cleanroom";
 const SCHEMA: &str = "public";
 
 pub(crate) struct JobSession {
-    ctx: SessionContext,
+    /// The job's own state (not behind a `SessionContext`, whose every use clones it).
+    state: SessionState,
+    /// The one schema of the job's catalog, where its tables go.
+    schema: Arc<MemorySchemaProvider>,
     /// The job's own runtime (the shared one with a memory pool of the job's own), for a job
     /// that reads data: execution runs under it.
     runtime: Option<Arc<RuntimeEnv>>,
@@ -195,27 +198,29 @@ impl JobSession {
         };
         let catalogs = Arc::new(MemoryCatalogProviderList::new());
         let catalog = Arc::new(MemoryCatalogProvider::new());
+        let schema = Arc::new(MemorySchemaProvider::new());
         catalog
-            .register_schema(SCHEMA, Arc::new(MemorySchemaProvider::new()))
+            .register_schema(SCHEMA, Arc::clone(&schema) as Arc<dyn SchemaProvider>)
             .map_err(|e| internal(scrub_error(&e)))?;
         catalogs.register_catalog(CATALOG.to_string(), catalog);
         state.register_catalog_list(catalogs);
-        let sctx = SessionContext::new_with_state(state);
+        // The job's `now()`, as `SessionContext::state` would set it.
+        state.mark_start_execution();
         let mut licensed = Vec::new();
         for ds in ctx.datasets() {
-            if with_data {
-                let table = tables.table(&cfg.data_dir, &ds.id).await?;
-                sctx.register_table(ds.id.as_str(), table)
-                    .map_err(|e| internal(scrub_error(&e)))?;
+            let table: Arc<dyn TableProvider> = if with_data {
+                tables.table(&cfg.data_dir, &ds.id).await?
             } else {
-                let table = Arc::new(EmptyTable::new(Arc::new(catalog_schema(ds))));
-                sctx.register_table(ds.id.as_str(), table)
-                    .map_err(|e| internal(scrub_error(&e)))?;
-            }
+                Arc::new(EmptyTable::new(Arc::new(catalog_schema(ds))))
+            };
+            schema
+                .register_table(ds.id.clone(), table)
+                .map_err(|e| internal(scrub_error(&e)))?;
             licensed.push(ds.id.clone());
         }
         Ok(JobSession {
-            ctx: sctx,
+            state,
+            schema,
             runtime,
             licensed,
             sql_bytes_max: limits.sql_bytes_max,
@@ -232,16 +237,16 @@ impl JobSession {
     ) -> Result<()> {
         let table = datafusion::datasource::MemTable::try_new(schema, vec![batches])
             .map_err(|e| internal(scrub_error(&e)))?;
-        self.ctx
-            .register_table(name, Arc::new(table))
+        self.schema
+            .register_table(name.to_string(), Arc::new(table))
             .map_err(|e| internal(scrub_error(&e)))?;
         self.licensed.push(name.to_string());
         Ok(())
     }
 
-    /// The job's DataFusion session, for registering a component's scalar functions.
-    pub(crate) fn context(&self) -> &SessionContext {
-        &self.ctx
+    /// The job's DataFusion state, for registering a component's scalar functions.
+    pub(crate) fn state_mut(&mut self) -> &mut SessionState {
+        &mut self.state
     }
 
     /// The statement checks in their order: one SELECT, licensed tables only, planned, and
@@ -276,9 +281,7 @@ impl JobSession {
             ));
         }
         let recursion_limit = self
-            .ctx
-            .state_ref()
-            .read()
+            .state
             .config()
             .options()
             .sql_parser
@@ -335,8 +338,7 @@ impl JobSession {
     /// Every table the statement names must be a licensed dataset; unknown and unlicensed
     /// tables read the same: "not found".
     pub(crate) fn check_tables(&self, stmt: &DfStatement) -> Option<Decision> {
-        let refs = self.ctx.state_ref().read().resolve_table_references(stmt);
-        let refs = match refs {
+        let refs = match self.state.resolve_table_references(stmt) {
             Ok(r) => r,
             Err(e) => {
                 return Some(one(
@@ -366,7 +368,7 @@ impl JobSession {
     /// Plans the statement. Planning refusals that are policy decisions (an unknown or removed
     /// function, a recursive query) come back as a decision; other failures are invalid input.
     pub(crate) async fn plan(&self, stmt: DfStatement) -> Result<Result<LogicalPlan, Decision>> {
-        let e = match self.ctx.state().statement_to_plan(stmt).await {
+        let e = match self.state.statement_to_plan(stmt).await {
             Ok(p) => return Ok(Ok(p)),
             Err(e) => e,
         };
@@ -399,12 +401,12 @@ impl JobSession {
     ) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
         let run = async {
             // What `execute_logical_plan(..).collect()` does, with the job's runtime.
-            let state = self.ctx.state();
-            let physical = state
+            let physical = self
+                .state
                 .create_physical_plan(&plan)
                 .await
                 .map_err(|e| exec_error(&e))?;
-            let mut task = TaskContext::from(&state);
+            let mut task = TaskContext::from(&self.state);
             if let Some(runtime) = &self.runtime {
                 task = task.with_runtime(Arc::clone(runtime));
             }
