@@ -154,20 +154,28 @@ pub(crate) fn run(home: &Home, rows: u64, runs: usize, out: Option<&Path>) -> an
         let n = runs_for(runs, t.elapsed());
         let (mut g, mut d, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for i in 0..n {
+            let mut guarded = || -> anyhow::Result<()> {
+                let t = Instant::now();
+                let r = rt.block_on(engine.run(&exact))?;
+                g.push(t.elapsed());
+                std::hint::black_box(r);
+                Ok(())
+            };
+            let mut plain = || -> anyhow::Result<()> {
+                let t = Instant::now();
+                let r = rt.block_on(async { bare.sql(q.sql).await?.collect().await })?;
+                b.push(t.elapsed());
+                std::hint::black_box(r);
+                Ok(())
+            };
             // Guard and bare swap places every run, so that neither always follows the other
             // (the second of two runs of the same query finds the caches the first warmed).
-            for guard_first in [i % 2 == 0, i % 2 == 1] {
-                if guard_first {
-                    let t = Instant::now();
-                    let r = rt.block_on(engine.run(&exact))?;
-                    g.push(t.elapsed());
-                    std::hint::black_box(r);
-                } else {
-                    let t = Instant::now();
-                    let r = rt.block_on(async { bare.sql(q.sql).await?.collect().await })?;
-                    b.push(t.elapsed());
-                    std::hint::black_box(r);
-                }
+            if i % 2 == 0 {
+                guarded()?;
+                plain()?;
+            } else {
+                plain()?;
+                guarded()?;
             }
             let t = Instant::now();
             let r = rt.block_on(engine.run(&noisy))?;

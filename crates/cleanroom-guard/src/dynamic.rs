@@ -281,13 +281,6 @@ fn for_each_text(arr: &ArrayRef, f: &mut dyn FnMut(&str)) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        reason = "tests"
-    )]
-
     use super::*;
 
     #[test]

@@ -160,24 +160,20 @@ pub fn is_email(s: &str) -> bool {
 /// dashes (ASCII and full-width) are stripped. A cell with nothing to change (most of them)
 /// comes back borrowed: the output scans normalise every released cell.
 pub fn normalise(s: &str) -> Cow<'_, str> {
-    let changes = |c: char| {
-        matches!(
-            c,
-            ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\t' | '\u{FF01}'..='\u{FF5E}'
-        )
-    };
-    if !s.contains(changes) {
-        return Cow::Borrowed(s);
+    if s.chars().all(|c| normal_char(c) == Some(c)) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter_map(normal_char).collect())
     }
-    Cow::Owned(
-        s.chars()
-            .filter_map(|c| match c {
-                ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\t' => None,
-                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
-                c => Some(c),
-            })
-            .collect(),
-    )
+}
+
+/// What [`normalise`] makes of one character: `None` when it is stripped.
+fn normal_char(c: char) -> Option<char> {
+    match c {
+        ' ' | '-' | '\u{3000}' | '\u{FF0D}' | '\t' => None,
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
+        c => Some(c),
+    }
 }
 
 /// Which kind of direct identifier a cell looks like, if any.
